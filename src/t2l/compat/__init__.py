@@ -1,0 +1,1 @@
+"""Work-arounds for the environment the package runs in (nothing model-related)."""

@@ -1,0 +1,1 @@
+"""Canonical split files: dataset adapters turn official layouts into one CSV schema."""

@@ -1,0 +1,1 @@
+"""Validation of split files with Great Expectations, before anything reads them."""

@@ -1,0 +1,87 @@
+"""Expectations for canonical split files and class maps (Great Expectations 1.x)."""
+
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+import great_expectations as gx
+
+from t2l.data.splits.schema import CLASS_COLUMNS, SPLIT_COLUMNS, normalise_class_name
+
+E = gx.expectations
+ABSOLUTE = r"^(?:/|\\|[A-Za-z]:)"
+PARENT_ESCAPE = r"(?:^|[/\\])\.\.(?:[/\\]|$)"
+
+
+def _columns_present(required: list[str], why: str) -> list:
+    return [E.ExpectTableColumnsToMatchSet(column_set=required, exact_match=False, meta={"why": why})]
+
+
+def class_map_checks(classes: pd.DataFrame) -> list:
+    """label/class_name present, not null, unique; labels are non-negative integers."""
+    checks = _columns_present(CLASS_COLUMNS, "a class map has columns label,class_name")
+    for col in set(CLASS_COLUMNS) & set(classes.columns):
+        checks += [E.ExpectColumnValuesToNotBeNull(column=col, meta={"why": f"every class needs a {col}"}),
+                   E.ExpectColumnValuesToBeUnique(column=col, meta={"why": f"a {col} names one class only"})]
+    if "label" in classes.columns:
+        checks.append(E.ExpectColumnValuesToMatchRegex(column="label", regex=r"^\d+$",
+                                                       meta={"why": "labels are non-negative integers"}))
+    return checks
+
+
+def prepare_split(frame: pd.DataFrame, classes: pd.DataFrame, root: str) -> pd.DataFrame:
+    """Add the derived columns that split checks look at: label's class name, file existence."""
+    out = frame.copy()
+    if {"label", "class_name"} <= set(classes.columns) and "label" in out.columns:
+        out["class_name_of_label"] = out["label"].map(dict(zip(classes["label"], classes["class_name"])))
+    if "path" in out.columns:
+        base = os.path.normpath(root)
+        paths = out["path"].fillna("")
+        joined = [os.path.normpath(os.path.join(base, p)) for p in paths]
+        out["inside_root"] = [bool(p) and j.startswith(base + os.sep) and not os.path.isabs(p)
+                              for p, j in zip(paths, joined)]
+        out["file_exists"] = [ok and os.path.isfile(j) for ok, j in zip(out["inside_root"], joined)]
+    return out
+
+
+def split_checks(frame: pd.DataFrame, classes: pd.DataFrame, dataset: str) -> list:
+    """Checks for one split CSV; ``frame`` has passed through prepare_split."""
+    checks = _columns_present(SPLIT_COLUMNS, "split files have columns " + ",".join(SPLIT_COLUMNS))
+    cols = set(frame.columns)
+    for col in set(SPLIT_COLUMNS) & cols:
+        checks.append(E.ExpectColumnValuesToNotBeNull(column=col, meta={"why": f"every row needs a {col}"}))
+    if "path" in cols:
+        checks += [
+            E.ExpectColumnValuesToBeUnique(column="path", meta={"why": "a video appears once per split (duplicated row)"}),
+            E.ExpectColumnValuesToNotMatchRegex(column="path", regex=ABSOLUTE,
+                                                meta={"why": "paths are relative to the dataset root"}),
+            E.ExpectColumnValuesToNotMatchRegex(column="path", regex=PARENT_ESCAPE,
+                                                meta={"why": "paths must not climb out of the dataset root with '..'"}),
+            E.ExpectColumnValuesToBeInSet(column="inside_root", value_set=[True],
+                                          meta={"why": "the path resolves inside the dataset root"}),
+            E.ExpectColumnValuesToBeInSet(column="file_exists", value_set=[True],
+                                          meta={"why": "the video file exists under the dataset root"}),
+        ]
+    if "label" in cols and "label" in classes.columns:
+        checks.append(E.ExpectColumnValuesToBeInSet(column="label", value_set=sorted(classes["label"].dropna()),
+                                                    meta={"why": "labels come from the class map"}))
+    if "class_name_of_label" in cols and "class_name" in cols:
+        checks.append(E.ExpectColumnPairValuesToBeEqual(
+            column_A="class_name", column_B="class_name_of_label", ignore_row_if="either_value_is_missing",
+            meta={"why": "class_name agrees with the class map's name for the row's label"}))
+    if "dataset" in cols:
+        checks.append(E.ExpectColumnValuesToBeInSet(column="dataset", value_set=[dataset],
+                                                    meta={"why": f"rows belong to dataset {dataset}"}))
+    return checks
+
+
+def with_normalised_names(classes: pd.DataFrame) -> pd.DataFrame:
+    return classes.assign(normalised_name=classes["class_name"].fillna("").map(normalise_class_name))
+
+
+def disjoint_checks(source_names: list[str]) -> list:
+    """Zero-shot: no target class name (frame from with_normalised_names) equals a source name."""
+    return [E.ExpectColumnValuesToNotBeInSet(
+        column="normalised_name", value_set=sorted({normalise_class_name(n) for n in source_names}),
+        meta={"why": "zero-shot target classes must be disjoint from the source classes"})]

@@ -1,0 +1,111 @@
+"""The ``extract`` stage: decode each video once into a frame archive; quarantine bad videos.
+
+Resumable and kill-safe: archives are written to a temporary name and renamed, finished videos
+are skipped on a re-run, and leftovers of a killed run are removed before starting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from multiprocessing import get_context
+from pathlib import Path
+
+import pandas as pd
+from tqdm import tqdm
+
+from t2l.data.splits.schema import dataset_info, read_table
+from t2l.errors import UserError
+from t2l.frames import archive
+from t2l.frames.ffmpeg_io import VideoError, read_frames
+from t2l.fsio import resumable_dir, write_csv, write_json
+
+MANIFEST, QUARANTINE = "manifest.csv", "quarantine.json"
+
+
+@dataclass(frozen=True)
+class ExtractConfig:
+    short_side: int = 0  # 0 keeps the native size
+    jpeg_quality: int = 95
+    min_frames: int = 2
+    strict: bool = True  # a corrupt packet anywhere quarantines the video (ffmpeg -xerror)
+    workers: int = 2
+
+
+def extract_one(video: Path, target: Path, cfg: ExtractConfig) -> dict:
+    """Decode ``video`` and write its archive; raise VideoError if it cannot be used."""
+    frames = read_frames(video, cfg.short_side, cfg.strict)
+    if len(frames) < cfg.min_frames:
+        raise VideoError(f"{video}: only {len(frames)} frame(s); at least {cfg.min_frames} needed (extract.min_frames)")
+    return archive.write(frames, target, {"source": Path(video).name}, cfg.jpeg_quality)
+
+
+def _work(args: tuple[str, Path, Path, ExtractConfig]) -> tuple[str, dict | None, str | None]:
+    rel, root, out_dir, cfg = args
+    try:
+        return rel, extract_one(root / rel, archive.archive_path(out_dir, rel), cfg), None
+    except VideoError as e:
+        return rel, None, str(e)
+
+
+def split_paths(split_dir: Path) -> list[str]:
+    """Every video path named by any split file of a dataset, de-duplicated, sorted."""
+    paths: set[str] = set()
+    for split in dataset_info(split_dir)["splits"].values():
+        paths.update(read_table(split_dir / split["file"])["path"].dropna())
+    return sorted(paths)
+
+
+def extract_videos(paths: list[str], root: Path, out_dir: Path, cfg: ExtractConfig, desc: str = "extract") -> list[dict]:
+    """Extract ``paths`` that have no archive yet; return quarantine entries for failures."""
+    todo = [p for p in paths if not archive.archive_path(out_dir, p).exists()]
+    quarantined = []
+    with get_context("fork").Pool(cfg.workers) as pool:
+        work = ((p, root, out_dir, cfg) for p in todo)
+        for rel, _, error in tqdm(pool.imap_unordered(_work, work, chunksize=4), total=len(todo), desc=desc):
+            if error:
+                quarantined.append({"path": rel, "error": error})
+    return sorted(quarantined, key=lambda q: q["path"])
+
+
+def prune(paths: list[str], out_dir: Path) -> int:
+    """Remove archives of videos that no split file names any more; return how many."""
+    keep = {archive.archive_path(out_dir, p) for p in paths}
+    stale = [z for z in out_dir.rglob("*.zip") if z not in keep]
+    for z in stale:
+        z.unlink()
+    return len(stale)
+
+
+def write_manifest(paths: list[str], out_dir: Path) -> pd.DataFrame:
+    """``manifest.csv``: one row per extracted video with its archive and geometry."""
+    rows = []
+    for rel in paths:
+        target = archive.archive_path(out_dir, rel)
+        if target.exists():
+            meta = archive.read_meta(target)
+            rows.append({"path": rel, "archive": str(target.relative_to(out_dir)), "frames": meta["frames"],
+                         "height": meta["height"], "width": meta["width"]})
+    manifest = pd.DataFrame(rows, columns=["path", "archive", "frames", "height", "width"])
+    write_csv(out_dir / MANIFEST, manifest)
+    return manifest
+
+
+def run(cfg: ExtractConfig, datasets: dict[str, str], splits_dir: Path, out: Path) -> dict:
+    """Extract every dataset in ``datasets`` (name -> root); write manifests and quarantine reports."""
+    summary = {}
+    settings = {k: v for k, v in asdict(cfg).items() if k != "workers"}
+    for name, root in datasets.items():
+        root, out_dir = Path(root), Path(out) / name
+        if not root.is_dir():
+            raise UserError(f"params.yaml: datasets.{name}: root {root} is not a directory")
+        resumed = resumable_dir(out_dir, {**settings, "root": str(root)})
+        paths = split_paths(Path(splits_dir) / name)
+        pruned = prune(paths, out_dir)
+        quarantined = extract_videos(paths, root, out_dir, cfg, desc=f"extract {name}")
+        manifest = write_manifest(paths, out_dir)
+        write_json(out_dir / QUARANTINE, quarantined)
+        summary[name] = {"videos": len(paths), "extracted": len(manifest), "quarantined": len(quarantined),
+                         "resumed": resumed, "stale_removed": pruned}
+        for q in quarantined:
+            print(f"quarantined: {q['error']}")
+    return summary

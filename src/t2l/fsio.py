@@ -1,0 +1,103 @@
+"""Small file-system helpers shared by every stage: atomic writes and YAML/JSON I/O."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import yaml
+
+from t2l.errors import UserError
+
+
+TMP_MARK = ".partial"
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+def remove_partials(root: str | os.PathLike) -> int:
+    """Delete temporary files that killed writers left under ``root``; return how many."""
+    found = [p for p in Path(root).rglob(f".*{TMP_MARK}*") if p.is_file()]
+    for p in found:
+        p.unlink()
+    return len(found)
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds.
+
+    The temporary name keeps ``suffix`` last (ffmpeg picks its muxer from it). A killed writer
+    leaves no partial ``path``, at most a hidden ``*.partial*`` file for remove_partials().
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f"{TMP_MARK}{suffix}", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp creates 0600
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_text(path: str | os.PathLike, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> None:
+    write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    path = Path(path)
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise UserError(f"{path}: line {e.lineno}: invalid JSON: {e.msg}") from None
+
+
+def read_yaml(path: str | os.PathLike) -> Any:
+    path = Path(path)
+    try:
+        return yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise UserError(f"{path}: invalid YAML: {e}") from None
+
+
+def write_csv(path: str | os.PathLike, frame) -> None:
+    """Write a pandas DataFrame atomically, without index, with Unix line endings."""
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False, lineterminator="\n")
+
+
+JOB_MARKER = ".t2l-job.json"
+
+
+def resumable_dir(out: str | os.PathLike, config: dict) -> bool:
+    """Prepare ``out`` for a resumable job that writes finished items atomically under it.
+
+    Same ``config`` as the interrupted or finished run there: keep its items (minus leftovers of
+    killed writers) and return True. Another config: empty the directory, written by t2l as its
+    marker shows, and return False. A non-empty directory without marker is never touched.
+    """
+    out = Path(out)
+    marker = out / JOB_MARKER
+    if marker.is_file() and read_json(marker) == config:
+        remove_partials(out)
+        return True
+    if out.is_dir() and any(out.iterdir()):
+        if not marker.is_file():
+            raise UserError(f"{out}: not empty and not written by t2l (no {JOB_MARKER}); refusing to overwrite it")
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(marker, config)
+    return False

@@ -1,0 +1,97 @@
+"""The embedded world: real H.264 files, exact time reversal, disjoint zero-shot classes."""
+
+import json
+
+import av
+import decord
+import ffmpeg
+import numpy as np
+import pandas as pd
+import zipfile
+
+from conftest import TINY_WORLD
+from t2l.data.synth.motions import PAIRS, REVERSAL
+from t2l.data.synth.world import SOURCE, TARGET, class_names, write_world
+
+
+def decode_all(path) -> np.ndarray:
+    reader = decord.VideoReader(str(path))
+    return reader.get_batch(list(range(len(reader)))).asnumpy()
+
+
+def test_videos_are_h264_with_the_frame_count_the_manifest_claims(world):
+    manifest = pd.read_csv(world / "world.csv")
+    assert len(manifest) == 2 * (2 * 2 * (2 + 1) + 1 * 2 * 1 * 2)  # pairs x 2 clips
+    for row in manifest.itertuples():
+        stream = ffmpeg.probe(str(world / row.dataset / row.path), select_streams="v:0", count_frames=None)["streams"][0]
+        assert stream["codec_name"] == "h264"
+        assert int(stream["nb_read_frames"]) == row.frames
+        assert (stream["width"], stream["height"]) == (TINY_WORLD.size, TINY_WORLD.size)
+
+
+def test_decord_and_pyav_return_identical_frames(world):
+    manifest = pd.read_csv(world / "world.csv")
+    for row in manifest.head(6).itertuples():
+        path = world / row.dataset / row.path
+        with av.open(str(path)) as c:
+            pyav = np.stack([f.to_ndarray(format="rgb24") for f in c.decode(video=0)])
+        np.testing.assert_array_equal(decode_all(path), pyav)
+
+
+def test_time_reversed_pairs_hold_the_same_multiset_of_frames(world):
+    """Any per-frame model averaged over frames gives identical embeddings within a pair."""
+    manifest = pd.read_csv(world / "world.csv")
+    rng = np.random.default_rng(0)
+    projection = rng.normal(size=(TINY_WORLD.size * TINY_WORLD.size * 3, 16))  # a random per-frame "model"
+    pairs = manifest.groupby("pair_id")
+    assert pairs.ngroups == len(manifest) // 2
+    for _, pair in pairs:
+        fwd = pair[~pair["reversed"]].iloc[0]
+        rev = pair[pair["reversed"]].iloc[0]
+        assert REVERSAL[fwd.motion] == rev.motion and fwd.shape == rev.shape
+        a, b = decode_all(world / fwd.dataset / fwd.path), decode_all(world / rev.dataset / rev.path)
+        np.testing.assert_array_equal(a, b[::-1])
+        assert not np.array_equal(a, b), "a moving clip differs from its reversal"
+        emb = lambda v: np.tanh(v.reshape(len(v), -1) / 255.0 @ projection).mean(0)  # noqa: E731
+        np.testing.assert_allclose(emb(a), emb(b), rtol=0, atol=1e-12)
+
+
+def test_source_and_target_classes_are_disjoint_and_cover_shape_by_motion(world):
+    info = json.loads((world / "world.json").read_text())
+    src, tgt = set(info["classes"][SOURCE]), set(info["classes"][TARGET])
+    assert not src & tgt
+    assert src == set(class_names(TINY_WORLD.source_shapes, TINY_WORLD.motions))
+    assert "star rotating counterclockwise" in src and "heart moving right" in tgt
+    moving_shapes = set(pd.read_csv(world / "world.csv").query("dataset == @SOURCE")["shape"])
+    assert moving_shapes.isdisjoint(TINY_WORLD.target_shapes)
+
+
+def test_image_captions_describe_appearance_only(world):
+    captions = pd.read_csv(world / "images" / "captions.csv")
+    assert len(captions) == TINY_WORLD.images
+    motion_words = {w for m in REVERSAL for w in m.split()} - {"moving"} | {"moving"}
+    for caption in captions["caption"]:
+        assert not set(caption.split()) & motion_words, caption
+    with zipfile.ZipFile(world / "images" / "images.zip") as zf:
+        assert sorted(zf.namelist()) == sorted(captions["image"])
+
+
+def test_deterministic_from_the_seed_and_resumable(world, tmp_path):
+    out = tmp_path / "again"
+    write_world(TINY_WORLD, out)
+    a, b = pd.read_csv(world / "world.csv"), pd.read_csv(out / "world.csv")
+    pd.testing.assert_frame_equal(a, b)
+    row = a.iloc[5]
+    np.testing.assert_array_equal(decode_all(world / row.dataset / row.path), decode_all(out / row.dataset / row.path))
+    # a killed run leaves some clips missing and a partial file: a re-run completes the same world
+    clip = out / row.dataset / row.path
+    clip.unlink()
+    (clip.parent / f".{clip.name}.k1ll3d.partial.mp4").write_bytes(b"half")
+    write_world(TINY_WORLD, out)
+    np.testing.assert_array_equal(decode_all(world / row.dataset / row.path), decode_all(out / row.dataset / row.path))
+    assert not list(out.rglob("*.partial*"))
+
+
+def test_every_forward_motion_has_its_reversal():
+    assert all(REVERSAL[REVERSAL[m]] == m for m in REVERSAL)
+    assert set(TINY_WORLD.motions) <= set(PAIRS)

@@ -1,0 +1,103 @@
+"""Canonical splits of the world and the Great Expectations checks that guard them."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from conftest import run_t2l, world_params, write_splits
+from t2l.data.splits.schema import SPLIT_COLUMNS, read_table
+from t2l.data.synth.world import SOURCE, TARGET
+from t2l.data.validate.stage import ValidateConfig, ValidationFailed, ZeroShotPair, run
+
+ZERO_SHOT = ValidateConfig(zero_shot=(ZeroShotPair(SOURCE, (TARGET,)),))
+
+
+@pytest.fixture()
+def splits(world, tmp_path):
+    out = tmp_path / "splits"
+    return out, write_splits(world, out)
+
+
+def test_world_splits_follow_the_canonical_schema(splits, world):
+    out, _ = splits
+    train = read_table(out / SOURCE / "train.csv")
+    classes = read_table(out / SOURCE / "classes.csv")
+    assert list(train.columns) == SPLIT_COLUMNS
+    assert list(classes.columns) == ["label", "class_name"]
+    assert set(train["split"]) == {"train"} and set(train["dataset"]) == {SOURCE}
+    names = dict(zip(classes["label"], classes["class_name"]))
+    assert all(names[label] == name for label, name in zip(train["label"], train["class_name"]))
+    clips = pd.read_csv(world / SOURCE / "clips.csv").query("split == 'train'")
+    assert sorted(train["path"]) == sorted(clips["path"])
+    assert sorted(p.name for p in (out / TARGET).glob("*.csv")) == ["classes.csv", "test1.csv", "test2.csv"]
+
+
+def test_valid_splits_pass_and_the_report_is_written(splits, tmp_path):
+    out, roots = splits
+    summary = run(ZERO_SHOT, out, roots, tmp_path / "report.json")
+    assert summary["success"]
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert {r["file"].rsplit("/", 1)[-1] for r in report["files"]} >= {"train.csv", "val.csv", "test1.csv", "classes.csv"}
+
+
+def corrupt(out, dataset, split, edit):
+    path = out / dataset / f"{split}.csv"
+    frame = read_table(path)
+    frame = edit(frame)
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("edit, expectation, why, line", [
+    (lambda f: f.assign(path=f["path"].where(f.index != 2, "square_growing/missing.mp4")),
+     "expect_column_values_to_be_in_set(column=file_exists)", "the video file exists", 4),
+    (lambda f: f.assign(path=f["path"].where(f.index != 1, "../../etc/passwd")),
+     "expect_column_values_to_not_match_regex(column=path)", "must not climb out", 3),
+    (lambda f: f.assign(path=f["path"].where(f.index != 0, "/etc/passwd")),
+     "expect_column_values_to_not_match_regex(column=path)", "relative to the dataset root", 2),
+    (lambda f: f.assign(label=f["label"].where(f.index != 3, "99")),
+     "expect_column_values_to_be_in_set(column=label)", "labels come from the class map", 5),
+    (lambda f: f.assign(class_name=f["class_name"].where(f.index != 4, "star growing")),
+     "expect_column_pair_values_to_be_equal(column_A=class_name, column_B=class_name_of_label)", "agrees", 6),
+    (lambda f: pd.concat([f, f.iloc[[1]]], ignore_index=True),
+     "expect_column_values_to_be_unique(column=path)", "duplicated row", 3),
+    (lambda f: f.assign(label=f["label"].where(f.index != 2, None)),
+     "expect_column_values_to_not_be_null(column=label)", "every row needs a label", 4),
+    (lambda f: f.drop(columns=["class_name"]),
+     "expect_table_columns_to_match_set(column_set=", "split files have columns", None),
+])
+def test_bad_rows_fail_with_file_expectation_and_line(splits, tmp_path, edit, expectation, why, line):
+    out, roots = splits
+    path = corrupt(out, SOURCE, "train", edit)
+    with pytest.raises(ValidationFailed) as err:
+        run(ZERO_SHOT, out, roots, tmp_path / "report.json")
+    message = str(err.value)
+    assert str(path) in message and expectation in message and why in message
+    if line is not None:
+        assert f"line {line}:" in message
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert not report["success"]
+    failed = [r for r in report["files"] if not r["success"]]
+    assert [r["file"] for r in failed] == [str(path)]
+
+
+def test_overlapping_zero_shot_classes_are_refused(splits, tmp_path):
+    out, roots = splits
+    classes = read_table(out / TARGET / "classes.csv")
+    classes.loc[0, "class_name"] = "Square-Moving_LEFT"  # a source class after normalisation
+    classes.to_csv(out / TARGET / "classes.csv", index=False)
+    with pytest.raises(ValidationFailed, match=r"disjoint from the source classes[\s\S]*line 2: .*Square-Moving_LEFT"):
+        run(ZERO_SHOT, out, roots, tmp_path / "report.json")
+
+
+def test_cli_stops_with_a_readable_report(world, tmp_path):
+    out = tmp_path / "splits"
+    (tmp_path / "params.yaml").write_text(world_params(world))
+    run_t2l("splits", "--out", str(out), "--params", str(tmp_path / "params.yaml"))
+    corrupt(out, SOURCE, "val", lambda f: f.assign(path=f["path"].where(f.index != 0, "../../etc/passwd")))
+    proc = run_t2l("validate", "--splits", str(out), "--report", str(tmp_path / "r.json"),
+                   "--params", str(tmp_path / "params.yaml"), check=False)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert f"{out / SOURCE / 'val.csv'}" in proc.stderr and "line 2: path='../../etc/passwd'" in proc.stderr

@@ -1,0 +1,138 @@
+"""Frame extraction: one archive per video, quarantine for bad input, kill-safe resume."""
+
+import json
+import os
+import signal
+import subprocess
+import time
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import BIN, TINY_WORLD, make_video, moving_square, world_params, write_splits
+from t2l.data.splits.schema import classes_frame, split_frame, write_dataset
+from t2l.data.synth.world import SOURCE, TARGET, write_world
+from t2l.frames import archive
+from t2l.frames.extract import MANIFEST, QUARANTINE, ExtractConfig, run
+from t2l.frames.ffmpeg_io import read_frames
+from t2l.fsio import JOB_MARKER
+
+CFG = ExtractConfig(workers=2)
+
+
+def one_dataset(root, out, files):
+    cmap = classes_frame(["thing"])
+    rows = pd.DataFrame({"path": files, "class_name": "thing"})
+    write_dataset(out, "bad", str(root), cmap, {"test": split_frame(rows, cmap, "test", "bad")})
+
+
+def test_bad_videos_are_quarantined_and_good_ones_extracted(tmp_path):
+    root = tmp_path / "videos"
+    good = make_video(root / "good.mp4", frames=12)
+    data = good.read_bytes()
+    (root / "truncated.mp4").write_bytes(data[: len(data) // 2])  # moov atom lost
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(good), "-c", "copy", "-movflags", "faststart",
+                    str(root / "fast.mp4")], check=True)
+    fast = (root / "fast.mp4").read_bytes()
+    (root / "truncated_faststart.mp4").write_bytes(fast[: int(len(fast) * 0.7)])  # index kept, data cut
+    (root / "empty.mp4").write_bytes(b"")
+    (root / "text.mp4").write_text("this is not a video\n")
+    make_video(root / "one_frame.mp4", frames=1)
+    files = ["good.mp4", "truncated.mp4", "truncated_faststart.mp4", "empty.mp4", "text.mp4", "one_frame.mp4"]
+    one_dataset(root, tmp_path / "splits", files)
+
+    summary = run(CFG, {"bad": str(root)}, tmp_path / "splits", tmp_path / "frames")["bad"]
+    assert summary == {"videos": 6, "extracted": 1, "quarantined": 5, "resumed": False, "stale_removed": 0}
+    quarantine = {q["path"]: q["error"] for q in json.loads((tmp_path / "frames" / "bad" / QUARANTINE).read_text())}
+    assert set(quarantine) == set(files) - {"good.mp4"}
+    for name, error in quarantine.items():
+        assert error.startswith(str(root / name) + ":")
+    assert "empty file" in quarantine["empty.mp4"]
+    assert "not a readable video" in quarantine["text.mp4"] and "moov atom not found" in quarantine["truncated.mp4"]
+    assert "not a readable video" in quarantine["truncated_faststart.mp4"]
+    assert "only 1 frame(s)" in quarantine["one_frame.mp4"]
+    manifest = pd.read_csv(tmp_path / "frames" / "bad" / MANIFEST)
+    assert manifest.to_dict("records") == [{"path": "good.mp4", "archive": "good.mp4.zip", "frames": 12,
+                                            "height": 32, "width": 32}]
+
+
+def test_archives_hold_the_decoded_frames(tmp_path):
+    root = tmp_path / "videos"
+    make_video(root / "a.mp4", frames=9, size=48)
+    one_dataset(root, tmp_path / "splits", ["a.mp4"])
+    run(replace(CFG, jpeg_quality=100), {"bad": str(root)}, tmp_path / "splits", tmp_path / "frames")
+    decoded = read_frames(root / "a.mp4")
+    with archive.FrameArchive(tmp_path / "frames" / "bad" / "a.mp4.zip") as a:
+        assert a.meta["frames"] == 9
+        stored = a.frames(range(9))
+    assert np.abs(stored.astype(int) - decoded).mean() < 1.0  # JPEG, 4:4:4, quality 100
+
+
+def test_short_side_resize_keeps_aspect(tmp_path):
+    root = tmp_path / "videos"
+    from t2l.frames.ffmpeg_io import write_video
+
+    write_video(np.repeat(moving_square(6, 64), 1, 0)[:, :48, :], root / "wide.mp4", fps=8)  # 64 wide, 48 high
+    frames = read_frames(root / "wide.mp4", short_side=24)
+    assert frames.shape == (6, 24, 32, 3)
+
+
+def test_changed_settings_restart_and_stale_archives_go(tmp_path):
+    root = tmp_path / "videos"
+    for name in ("a.mp4", "b.mp4"):
+        make_video(root / name)
+    one_dataset(root, tmp_path / "splits", ["a.mp4", "b.mp4"])
+    datasets, splits, frames = {"bad": str(root)}, tmp_path / "splits", tmp_path / "frames"
+    run(CFG, datasets, splits, frames)
+    again = run(CFG, datasets, splits, frames)["bad"]
+    assert again["resumed"] and again["extracted"] == 2
+    one_dataset(root, splits, ["a.mp4"])
+    assert run(CFG, datasets, splits, frames)["bad"]["stale_removed"] == 1
+    assert run(replace(CFG, short_side=16), datasets, splits, frames)["bad"]["resumed"] is False
+    assert archive.read_meta(frames / "bad" / "a.mp4.zip")["height"] == 16
+
+
+def test_refuses_to_clear_a_directory_it_did_not_write(tmp_path):
+    root = tmp_path / "videos"
+    make_video(root / "a.mp4")
+    one_dataset(root, tmp_path / "splits", ["a.mp4"])
+    (tmp_path / "frames" / "bad").mkdir(parents=True)
+    (tmp_path / "frames" / "bad" / "precious.txt").write_text("keep me")
+    with pytest.raises(Exception, match="not written by t2l"):
+        run(CFG, {"bad": str(root)}, tmp_path / "splits", tmp_path / "frames")
+    assert (tmp_path / "frames" / "bad" / "precious.txt").exists()
+
+
+def test_sigkill_mid_run_then_resume_matches_a_clean_run(tmp_path):
+    world = tmp_path / "world"
+    write_world(replace(TINY_WORLD, size=64, frames=(30, 40), source_clips_per_class={"train": 6}, images=0), world)
+    write_splits(world, tmp_path / "splits")
+    params = tmp_path / "params.yaml"
+    params.write_text(world_params(world, extract={"short_side": 0, "jpeg_quality": 95, "min_frames": 2, "workers": 1}))
+    cmd = [str(BIN / "t2l"), "extract", "--splits", str(tmp_path / "splits"), "--out", str(tmp_path / "killed"),
+           "--params", str(params)]
+    proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while len(list((tmp_path / "killed").rglob("*.zip"))) < 8 and time.time() < deadline:
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    total = len(pd.read_csv(world / "world.csv"))
+    done_before = len(list((tmp_path / "killed").rglob("*.zip")))
+    assert 8 <= done_before < total, "the kill must land mid-run"
+
+    subprocess.run(cmd, check=True, capture_output=True)
+    subprocess.run([*cmd[:5], str(tmp_path / "clean"), *cmd[6:]], check=True, capture_output=True)
+    killed, clean = tmp_path / "killed", tmp_path / "clean"
+    assert not [p for p in killed.rglob("*") if ".partial" in p.name]
+    names = lambda d: sorted(str(p.relative_to(d)) for p in d.rglob("*") if p.is_file())  # noqa: E731
+    assert names(killed) == names(clean)
+    for ds in (SOURCE, TARGET):
+        a, b = pd.read_csv(killed / ds / MANIFEST), pd.read_csv(clean / ds / MANIFEST)
+        pd.testing.assert_frame_equal(a, b)
+        assert json.loads((killed / ds / JOB_MARKER).read_text()) == json.loads((clean / ds / JOB_MARKER).read_text())
+        for rel in a["archive"]:
+            with archive.FrameArchive(killed / ds / rel) as x, archive.FrameArchive(clean / ds / rel) as y:
+                np.testing.assert_array_equal(x.frames(range(x.meta["frames"])), y.frames(range(y.meta["frames"])))
