@@ -20,7 +20,7 @@ BIN = Path(sys.executable).parent
 
 TINY_WORLD = SynthConfig(
     seed=3, size=32, fps=8, frames=(8, 14), source_shapes=("square", "star"), target_shapes=("heart",),
-    motions=("moving left", "rotating clockwise"), source_clips_per_class={"train": 2, "val": 1},
+    motions=("moving left", "rotating clockwise"), source_clips_per_class={"train": 2, "val": 1, "test": 1},
     target_clips_per_class=1, target_splits=2, images=16, workers=2,
 )
 
@@ -76,7 +76,6 @@ def world_params(world_dir: Path, **sections) -> str:
     import yaml
 
     params = {"datasets": {n: {"adapter": "synthetic", "root": str(world_dir / n)} for n in (SOURCE, TARGET)},
-              "validate": {"zero_shot": [{"source": SOURCE, "targets": [TARGET]}]},
               "extract": {"short_side": 0, "jpeg_quality": 95, "min_frames": 2, "workers": 2}}
     params.update(sections)
     return yaml.safe_dump(params)

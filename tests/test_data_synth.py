@@ -21,7 +21,7 @@ def decode_all(path) -> np.ndarray:
 
 def test_videos_are_h264_with_the_frame_count_the_manifest_claims(world):
     manifest = pd.read_csv(world / "world.csv")
-    assert len(manifest) == 2 * (2 * 2 * (2 + 1) + 1 * 2 * 1 * 2)  # pairs x 2 clips
+    assert len(manifest) == 2 * (2 * 2 * (2 + 1 + 1) + 1 * 2 * 1 * 2)  # pairs x 2 clips
     for row in manifest.itertuples():
         stream = ffmpeg.probe(str(world / row.dataset / row.path), select_streams="v:0", count_frames=None)["streams"][0]
         assert stream["codec_name"] == "h264"

@@ -6,11 +6,12 @@ import pandas as pd
 import pytest
 
 from conftest import run_t2l, world_params, write_splits
+from t2l.data.protocols import stage as protocols
 from t2l.data.splits.schema import SPLIT_COLUMNS, read_table
 from t2l.data.synth.world import SOURCE, TARGET
-from t2l.data.validate.stage import ValidateConfig, ValidationFailed, ZeroShotPair, run
+from t2l.data.validate.stage import ValidationFailed, run
 
-ZERO_SHOT = ValidateConfig(zero_shot=(ZeroShotPair(SOURCE, (TARGET,)),))
+ZERO_SHOT = {"zero_shot": {"source": {"dataset": SOURCE}, "targets": [{"dataset": TARGET}]}}
 
 
 @pytest.fixture()
@@ -35,7 +36,7 @@ def test_world_splits_follow_the_canonical_schema(splits, world):
 
 def test_valid_splits_pass_and_the_report_is_written(splits, tmp_path):
     out, roots = splits
-    summary = run(ZERO_SHOT, out, roots, tmp_path / "report.json")
+    summary = run(out, roots, tmp_path / "report.json")
     assert summary["success"]
     report = json.loads((tmp_path / "report.json").read_text())
     assert {r["file"].rsplit("/", 1)[-1] for r in report["files"]} >= {"train.csv", "val.csv", "test1.csv", "classes.csv"}
@@ -71,7 +72,7 @@ def test_bad_rows_fail_with_file_expectation_and_line(splits, tmp_path, edit, ex
     out, roots = splits
     path = corrupt(out, SOURCE, "train", edit)
     with pytest.raises(ValidationFailed) as err:
-        run(ZERO_SHOT, out, roots, tmp_path / "report.json")
+        run(out, roots, tmp_path / "report.json")
     message = str(err.value)
     assert str(path) in message and expectation in message and why in message
     if line is not None:
@@ -84,11 +85,25 @@ def test_bad_rows_fail_with_file_expectation_and_line(splits, tmp_path, edit, ex
 
 def test_overlapping_zero_shot_classes_are_refused(splits, tmp_path):
     out, roots = splits
-    classes = read_table(out / TARGET / "classes.csv")
+    protocols.run(ZERO_SHOT, out, tmp_path / "protocols")
+    target_classes = tmp_path / "protocols/zero_shot/targets" / TARGET / "classes.csv"
+    classes = read_table(target_classes)
     classes.loc[0, "class_name"] = "Square-Moving_LEFT"  # a source class after normalisation
-    classes.to_csv(out / TARGET / "classes.csv", index=False)
+    classes.to_csv(target_classes, index=False)
     with pytest.raises(ValidationFailed, match=r"disjoint from the source classes[\s\S]*line 2: .*Square-Moving_LEFT"):
-        run(ZERO_SHOT, out, roots, tmp_path / "report.json")
+        run(out, roots, tmp_path / "report.json", tmp_path / "protocols")
+
+
+def test_a_label_that_is_not_the_class_its_path_names_is_refused(splits, tmp_path):
+    out, roots = splits
+    other = read_table(out / SOURCE / "classes.csv").iloc[1]  # row 0 is a video of class 0
+    path = corrupt(out, SOURCE, "val", lambda f: f.assign(
+        label=f["label"].where(f.index != 0, other["label"]),
+        class_name=f["class_name"].where(f.index != 0, other["class_name"])))
+    expected = (rf"{path}  \[split suite\]\n.*column_B=path_class_key\) failed for 1 row\(s\): "
+                r"the row's label is the class its path names[^\n]*\n    line 2: ")
+    with pytest.raises(ValidationFailed, match=expected):
+        run(out, roots, tmp_path / "report.json")
 
 
 def test_cli_stops_with_a_readable_report(world, tmp_path):
@@ -96,8 +111,8 @@ def test_cli_stops_with_a_readable_report(world, tmp_path):
     (tmp_path / "params.yaml").write_text(world_params(world))
     run_t2l("splits", "--out", str(out), "--params", str(tmp_path / "params.yaml"))
     corrupt(out, SOURCE, "val", lambda f: f.assign(path=f["path"].where(f.index != 0, "../../etc/passwd")))
-    proc = run_t2l("validate", "--splits", str(out), "--report", str(tmp_path / "r.json"),
-                   "--params", str(tmp_path / "params.yaml"), check=False)
+    proc = run_t2l("validate", "--splits", str(out), "--protocols", str(tmp_path / "none"),
+                   "--report", str(tmp_path / "r.json"), "--params", str(tmp_path / "params.yaml"), check=False)
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
     assert f"{out / SOURCE / 'val.csv'}" in proc.stderr and "line 2: path='../../etc/passwd'" in proc.stderr

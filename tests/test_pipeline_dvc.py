@@ -1,5 +1,6 @@
 """``dvc repro`` of the real dvc.yaml on a tiny world, in a scratch copy of the project."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -8,8 +9,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import BIN, REPO, TINY_WORLD
-from t2l.params import as_dict
+from conftest import BIN, REPO
+from fixtures_pipeline import small_params
 
 
 def sh(*cmd, cwd):
@@ -25,9 +26,7 @@ def project(tmp_path_factory):
     for name in ("dvc.yaml", ".dvcignore"):
         shutil.copy(REPO / name, d / name)
     shutil.copytree(REPO / "src", d / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["synth"] = as_dict(TINY_WORLD)
-    (d / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    (d / "params.yaml").write_text(yaml.safe_dump(small_params(), sort_keys=False))
     sh("git", "init", "-q", cwd=d)
     sh("dvc", "init", "-q", cwd=d)
     sh("dvc", "config", "core.analytics", "false", cwd=d)
@@ -36,8 +35,23 @@ def project(tmp_path_factory):
 
 def test_repro_runs_every_stage_then_is_up_to_date(project):
     out = sh("dvc", "repro", cwd=project)
-    for stage in ("synth", "splits", "validate", "extract"):
+    jobs = yaml.safe_load((project / "params.yaml").read_text())["jobs"]
+    evaluations = ("zero_shot", "base2novel", "few_shot", "fully_supervised", "robustness")
+    for stage in ("synth", "splits", "protocols", "validate", "describe@synthetic_source", "describe@synthetic_target",
+                  "extract", "pretrain", *(f"train@{j}" for j in jobs), *(f"evaluate@{p}" for p in evaluations)):
         assert f"Running stage '{stage}'" in out
+    for protocol in evaluations:
+        metrics = json.loads((project / f"metrics/{protocol}.json").read_text())
+        assert {"vanilla", "t2l"} <= set(metrics)
+    zero_shot = json.loads((project / "metrics/zero_shot.json").read_text())
+    assert {"adapters", "tfd", "ttl"} <= set(zero_shot)
+    for protocol in ("zero_shot", "base2novel", "few_shot", "fully_supervised"):
+        assert json.loads((project / f"data/protocols/{protocol}/protocol.json").read_text())["runs"]
+    assert json.loads((project / "data/validation/report.json").read_text())["success"]
+    for dataset in ("synthetic_source", "synthetic_target"):
+        classes = pd.read_csv(project / f"data/splits/{dataset}/classes.csv")
+        descriptions = json.loads((project / f"data/descriptions/{dataset}.json").read_text())
+        assert list(descriptions) == list(classes["class_name"]) and all(len(d) == 4 for d in descriptions.values())
     manifest = pd.read_csv(project / "data/frames/synthetic_source/manifest.csv")
     world = pd.read_csv(project / "data/raw/synthetic/world.csv").query("dataset == 'synthetic_source'")
     assert sorted(manifest["path"]) == sorted(world["path"])

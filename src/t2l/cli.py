@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from t2l.errors import UserError
+from t2l.model.config import VARIANTS
 from t2l.params import build, section
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
@@ -46,6 +47,7 @@ def splits(dataset: str = typer.Option(None, help="Adapter of one dataset to con
     """Turn datasets' official layouts into canonical split CSVs."""
     from t2l.data.datasets import DatasetSpec, configured
     from t2l.data.splits import adapters
+    from t2l.data.splits.schema import dataset_info
 
     if dataset:
         if root is None:
@@ -54,18 +56,36 @@ def splits(dataset: str = typer.Option(None, help="Adapter of one dataset to con
     else:
         todo = configured(params)
     for ds_name, spec in todo.items():
-        typer.echo(f"splits: wrote {adapters.build(spec.adapter, ds_name, Path(spec.root), out, spec.options)}")
+        written = adapters.build(spec.adapter, ds_name, Path(spec.root), out, spec.options)
+        typer.echo(f"splits: wrote {written}")
+        for split, m in dataset_info(written).get("missing_videos", {}).items():
+            if m["count"]:
+                typer.echo(f"  {split}: {m['count']} of {m['of']} videos missing (left out; listed in dataset.json)")
+
+
+@app.command()
+def protocols(splits_dir: Path = typer.Option(Path("data/splits"), "--splits", help="Canonical split files."),
+              out: Path = typer.Option(Path("data/protocols"), help="One directory per protocol."),
+              params: Path = PARAMS):
+    """Build the evaluation protocols' split files (zero-shot, base-to-novel, few-shot, fully supervised)."""
+    from t2l.data.protocols.stage import run
+
+    for line in run(section("protocols", params), splits_dir, out):
+        typer.echo(line)
 
 
 @app.command()
 def validate(splits_dir: Path = typer.Option(Path("data/splits"), "--splits", help="Canonical split files."),
+             protocols_dir: Path = typer.Option(Path("data/protocols"), "--protocols",
+                                                help="Protocol directories (checked when present)."),
              report: Path = typer.Option(Path("data/validation/report.json"), help="JSON report (DVC output)."),
              params: Path = PARAMS):
-    """Check every split file with Great Expectations; fail with a readable report."""
-    from t2l.data.validate.stage import ValidateConfig, run
+    """Check every split and protocol file with Great Expectations; fail with a readable report."""
+    from t2l.data.validate.stage import run
 
-    cfg = build(ValidateConfig, section("validate", params), "validate")
-    summary = run(cfg, splits_dir, _roots(params), report)
+    if not protocols_dir.is_dir():
+        typer.echo(f"validate: no protocol directory {protocols_dir}; checking dataset splits only")
+    summary = run(splits_dir, _roots(params), report, protocols_dir if protocols_dir.is_dir() else None)
     typer.echo(f"validate: {len(summary['files'])} files passed")
 
 
@@ -77,6 +97,111 @@ def extract(splits_dir: Path = typer.Option(Path("data/splits"), "--splits", hel
     from t2l.frames.extract import ExtractConfig, run
 
     _print(run(build(ExtractConfig, section("extract", params), "extract"), _roots(params), splits_dir, out))
+
+
+@app.command()
+def describe(dataset: str = typer.Option(None, help="Dataset to describe (default: every dataset of "
+                                                   "params.yaml's datasets section)."),
+             splits_dir: Path = typer.Option(Path("data/splits"), "--splits", help="Canonical split files."),
+             out: Path = typer.Option(Path("data/descriptions"), help="Descriptions, one JSON file per dataset."),
+             params: Path = PARAMS):
+    """Write a few text descriptions of every class (LLM, file or templates), with a CLIP token report."""
+    from t2l.data.datasets import configured
+    from t2l.descriptions.config import DescribeConfig
+    from t2l.descriptions.stage import run
+
+    cfg = build(DescribeConfig, section("describe", params), "describe")
+    for name in [dataset] if dataset else configured(params):
+        _print(run(cfg, name, splits_dir, out))
+
+
+@app.command()
+def pretrain(images: Path = typer.Option(Path("data/raw/synthetic/images"), help="Image-caption pairs of the world."),
+             out: Path = typer.Option(Path("models/pretrain"), help="Output: clip.pt (state dict) and metrics.json."),
+             state: Path = typer.Option(Path("runs/pretrain/last.pt"), help="Resume checkpoint."),
+             params: Path = PARAMS):
+    """Pretrain the embedded default's tiny CLIP on image-caption pairs (image-text contrastive)."""
+    from t2l.train.pretrain import PretrainConfig, run
+
+    _print(run(build(PretrainConfig, section("pretrain", params), "pretrain"), images, out / "clip.pt",
+               out / "metrics.json", state))
+
+
+@app.command()
+def train(job: str = typer.Option(..., help="Key of params.yaml's jobs section."),
+          protocols: Path = typer.Option(Path("data/protocols"), help="Protocol split files."),
+          frames: Path = typer.Option(Path("data/frames"), help="Frame archives (extract output)."),
+          descriptions: Path = typer.Option(Path("data/descriptions"), help="Class descriptions (describe output)."),
+          out: Path = typer.Option(None, help="Output directory (default: models/<protocol>/<job>)."),
+          checkpoints: Path = typer.Option(None, help="Resume checkpoints (default: runs/<job>)."),
+          params: Path = PARAMS):
+    """Train one job (a model variant on every run of a protocol); resumes from the last epoch.
+
+    Multi-GPU / multi-node: launch with ``torchrun --nproc_per_node N -m t2l.cli train ...``.
+    """
+    from t2l.train import distributed
+    from t2l.train.stage import Job, train_job
+
+    jobs = section("jobs", params)
+    if job not in jobs:
+        raise UserError(f"{params}: jobs has no {job!r}; jobs: {', '.join(jobs)}")
+    spec = build(Job, jobs[job], f"jobs.{job}")
+    d = distributed.setup()
+    try:
+        summaries = train_job(spec, section("model", params), section("train", params), protocols, frames, descriptions,
+                              out or Path("models") / spec.protocol / job, checkpoints or Path("runs") / job, d)
+    finally:
+        distributed.cleanup()
+    if d.main:
+        _print(summaries)
+
+
+@app.command()
+def evaluate(protocol: str = typer.Option(..., help="zero_shot, base2novel, few_shot, fully_supervised or robustness."),
+             frames: int = typer.Option(None, help="Frames per clip at test time (default: evaluate.frames; "
+                                                    "0 = each model's own, e.g. 16 for models trained on 8)."),
+             protocols: Path = typer.Option(Path("data/protocols"), help="Protocol split files."),
+             models: Path = typer.Option(Path("models"), help="Trained models (train output)."),
+             frames_dir: Path = typer.Option(Path("data/frames"), "--frames-dir", help="Frame archives."),
+             descriptions: Path = typer.Option(Path("data/descriptions"), help="Class descriptions."),
+             out: Path = typer.Option(None, help="Metrics JSON (default: metrics/<protocol>.json)."),
+             reports: Path = typer.Option(Path("reports"), help="Per-class and confusion CSVs."),
+             params: Path = PARAMS):
+    """Evaluate every model of a protocol; every video of every split is scored."""
+    from dataclasses import replace
+
+    from t2l.evaluate.stage import EvaluateConfig, Evaluator, run
+    from t2l.train import distributed
+    from t2l.train.stage import Job
+
+    cfg = build(EvaluateConfig, section("evaluate", params), "evaluate")
+    if frames is not None:
+        cfg = replace(cfg, frames=frames)
+    jobs = {k: build(Job, v, f"jobs.{k}") for k, v in section("jobs", params).items()}
+    d = distributed.setup()
+    try:
+        evaluator = Evaluator(cfg, section("model", params), jobs, protocols, models, frames_dir, descriptions, reports, d)
+        metrics = run(protocol, evaluator, out or Path("metrics") / f"{protocol}.json")
+    finally:
+        distributed.cleanup()
+    if d.main:
+        _print(metrics)
+
+
+@app.command()
+def info(model: str = typer.Option("t2l", help="Model variant: " + ", ".join(VARIANTS)),
+         backbone: str = typer.Option("ViT-B-16", help="open_clip model name."),
+         frames: int = typer.Option(8, help="Frames per clip."),
+         pretrained: str = typer.Option(None, help="open_clip tag or weights file (default: random init).")):
+    """Print trainable/total parameters and GFLOPs per clip of a model."""
+    from t2l.model.config import variant
+    from t2l.model.factory import build
+    from t2l.model.info import parameter_counts, video_gflops
+
+    m = build(variant(model, backbone=backbone, frames=frames, pretrained=pretrained))
+    _print({"model": model, "backbone": backbone, "frames": frames, "parameters": parameter_counts(m),
+            "gflops_per_clip": round(video_gflops(m, frames), 3),
+            "flop_convention": "torch.utils.flop_counter: 2 FLOPs per multiply-add, video encoder only"})
 
 
 def main() -> None:

@@ -15,4 +15,5 @@ def build(name: str, root: Path, out_dir: Path) -> Path:
     clips = pd.read_csv(root / CLIPS_FILE)
     cmap = classes_frame((root / CLASSES_FILE).read_text().split("\n")[:-1])
     splits = {s: split_frame(g, cmap, s, name) for s, g in clips.groupby("split", sort=True)}
-    return write_dataset(out_dir, name, str(root), cmap, splits, {"source": "embedded world (t2l synth)"})
+    return write_dataset(out_dir, name, str(root), cmap, splits, {
+        "source": "embedded world (t2l synth)", "adapter": "synthetic", "path_class": "synthetic"})

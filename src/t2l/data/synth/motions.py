@@ -21,6 +21,14 @@ PAIRS: dict[str, str] = {
 REVERSAL = {**PAIRS, **{v: k for k, v in PAIRS.items()}}
 
 
+def reversal_partner(class_name: str) -> str | None:
+    """``"star moving left"`` -> ``"star moving right"``; None for a name without a motion."""
+    for motion, reverse in REVERSAL.items():
+        if class_name.endswith(" " + motion):
+            return class_name[: -len(motion)] + reverse
+    return None
+
+
 @dataclass(frozen=True)
 class Trajectory:
     """Per-frame centre (pixels), rotation (radians, image coordinates) and radius (pixels)."""

@@ -54,3 +54,9 @@ def run(name: str, frame: pd.DataFrame, expectations: list, show: list[str]) -> 
 
 def _plain(v):
     return None if pd.isna(v) else v
+
+
+def check(suite: str, file, frame: pd.DataFrame, expectations: list, show: list[str]) -> dict:
+    """One report record: ``file`` checked by ``suite``, with its failures."""
+    failures = run(suite, frame, expectations, show)
+    return {"file": str(file), "suite": suite, "rows": len(frame), "success": not failures, "failures": failures}

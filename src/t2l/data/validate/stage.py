@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from t2l.data.splits.schema import CLASSES_FILE, dataset_info, read_table
-from t2l.data.validate import gx_runner, suites
+from t2l.data.splits.schema import CLASSES_FILE, dataset_info
+from t2l.data.validate import files
+from t2l.data.validate.protocols import protocol_dirs, validate_protocol
 from t2l.errors import UserError
 from t2l.fsio import write_json
 
@@ -15,44 +15,13 @@ class ValidationFailed(UserError):
     """At least one expectation failed; the message is the readable report."""
 
 
-@dataclass(frozen=True)
-class ZeroShotPair:
-    source: str
-    targets: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class ValidateConfig:
-    zero_shot: tuple[ZeroShotPair, ...] = field(default_factory=tuple)
-
-
-def _check(name: str, file: Path, frame, checks: list, show: list[str]) -> dict:
-    failures = gx_runner.run(name, frame, checks, show)
-    return {"file": str(file), "suite": name, "rows": len(frame), "success": not failures, "failures": failures}
-
-
 def validate_dataset(split_dir: Path, dataset: str, root: str) -> list[dict]:
     """Class map and every split file of one dataset directory."""
-    records = []
-    classes_path = split_dir / CLASSES_FILE
-    classes = read_table(classes_path)
-    records.append(_check("class_map", classes_path, classes, suites.class_map_checks(classes), ["label", "class_name"]))
-    for split in dataset_info(split_dir)["splits"].values():
-        path = split_dir / split["file"]
-        frame = suites.prepare_split(read_table(path), classes, root)
-        records.append(_check("split", path, frame, suites.split_checks(frame, classes, dataset),
-                              ["path", "label", "class_name"]))
-    return records
-
-
-def validate_zero_shot(splits_dir: Path, pair: ZeroShotPair) -> list[dict]:
-    source = read_table(splits_dir / pair.source / CLASSES_FILE)["class_name"].dropna().tolist()
-    records = []
-    for target in pair.targets:
-        path = splits_dir / target / CLASSES_FILE
-        classes = suites.with_normalised_names(read_table(path))
-        records.append(_check(f"zero_shot_disjoint[{pair.source}]", path, classes, suites.disjoint_checks(source),
-                              ["label", "class_name"]))
+    classes, record = files.class_map(split_dir / CLASSES_FILE)
+    records = [record]
+    info = dataset_info(split_dir)
+    for split in info["splits"].values():
+        records.append(files.split(split_dir / split["file"], classes, dataset, root, info.get("path_class"))[1])
     return records
 
 
@@ -74,15 +43,15 @@ def format_report(records: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def run(cfg: ValidateConfig, splits_dir: Path, roots: dict[str, str], report: Path) -> dict:
-    """Validate every dataset in ``roots`` (name -> video root) and the zero-shot pairs; write
-    ``report``; raise ValidationFailed on any failure."""
+def run(splits_dir: Path, roots: dict[str, str], report: Path, protocols_dir: Path | None = None) -> dict:
+    """Validate every dataset in ``roots`` (name -> video root) and every protocol directory under
+    ``protocols_dir``; write ``report``; raise ValidationFailed on any failure."""
     splits_dir = Path(splits_dir)
     records = []
     for dataset, root in roots.items():
         records += validate_dataset(splits_dir / dataset, dataset, root)
-    for pair in cfg.zero_shot:
-        records += validate_zero_shot(splits_dir, pair)
+    for pdir in protocol_dirs(protocols_dir) if protocols_dir else []:
+        records += validate_protocol(pdir, splits_dir, roots)
     summary = {"success": all(r["success"] for r in records), "files": records}
     write_json(report, summary)
     if not summary["success"]:

@@ -7,6 +7,7 @@ import os
 import pandas as pd
 import great_expectations as gx
 
+from t2l.data.splits.path_class import class_keys, squash
 from t2l.data.splits.schema import CLASS_COLUMNS, SPLIT_COLUMNS, normalise_class_name
 
 E = gx.expectations
@@ -30,11 +31,16 @@ def class_map_checks(classes: pd.DataFrame) -> list:
     return checks
 
 
-def prepare_split(frame: pd.DataFrame, classes: pd.DataFrame, root: str) -> pd.DataFrame:
-    """Add the derived columns that split checks look at: label's class name, file existence."""
+def prepare_split(frame: pd.DataFrame, classes: pd.DataFrame, root: str,
+                  path_class: str | None = None) -> pd.DataFrame:
+    """Add the derived columns that split checks look at: label's class name, file existence and,
+    where the dataset's paths encode the class (rule ``path_class``), the class each path names."""
     out = frame.copy()
     if {"label", "class_name"} <= set(classes.columns) and "label" in out.columns:
         out["class_name_of_label"] = out["label"].map(dict(zip(classes["label"], classes["class_name"])))
+        if path_class and "path" in out.columns:
+            out["label_class_key"] = [squash(n) if isinstance(n, str) else None for n in out["class_name_of_label"]]
+            out["path_class_key"] = class_keys(path_class, out["path"])
     if "path" in out.columns:
         base = os.path.normpath(root)
         paths = out["path"].fillna("")
@@ -70,6 +76,10 @@ def split_checks(frame: pd.DataFrame, classes: pd.DataFrame, dataset: str) -> li
         checks.append(E.ExpectColumnPairValuesToBeEqual(
             column_A="class_name", column_B="class_name_of_label", ignore_row_if="either_value_is_missing",
             meta={"why": "class_name agrees with the class map's name for the row's label"}))
+    if "path_class_key" in cols:
+        checks.append(E.ExpectColumnPairValuesToBeEqual(
+            column_A="label_class_key", column_B="path_class_key", ignore_row_if="either_value_is_missing",
+            meta={"why": "the row's label is the class its path names (swapped labels in a split file?)"}))
     if "dataset" in cols:
         checks.append(E.ExpectColumnValuesToBeInSet(column="dataset", value_set=[dataset],
                                                     meta={"why": f"rows belong to dataset {dataset}"}))
@@ -80,8 +90,18 @@ def with_normalised_names(classes: pd.DataFrame) -> pd.DataFrame:
     return classes.assign(normalised_name=classes["class_name"].fillna("").map(normalise_class_name))
 
 
-def disjoint_checks(source_names: list[str]) -> list:
-    """Zero-shot: no target class name (frame from with_normalised_names) equals a source name."""
+def disjoint_checks(seen: set[str]) -> list:
+    """Zero-shot: no target class name (frame from with_normalised_names) is one the source has seen."""
     return [E.ExpectColumnValuesToNotBeInSet(
-        column="normalised_name", value_set=sorted({normalise_class_name(n) for n in source_names}),
-        meta={"why": "zero-shot target classes must be disjoint from the source classes"})]
+        column="normalised_name", value_set=sorted(seen),
+        meta={"why": "zero-shot target classes must be disjoint from the source classes (after normalisation "
+                     "and renames)"})]
+
+
+def flag_checks(column: str, why: str) -> list:
+    """Every row's boolean ``column`` is False (a derived flag marking an offending row)."""
+    return [E.ExpectColumnValuesToBeInSet(column=column, value_set=[False], meta={"why": why})]
+
+
+def count_checks(column: str, k: int, why: str) -> list:
+    return [E.ExpectColumnValuesToBeInSet(column=column, value_set=[k], meta={"why": why})]

@@ -1,0 +1,134 @@
+"""The ``openai`` backend: several answers per class from any OpenAI-compatible ``/chat/completions``.
+
+Bounded concurrency (asyncio + httpx), a per-request timeout, retries with backoff on 429, 5xx,
+timeouts, connection errors and unusable answers, and every good answer cached as it arrives. The
+API key comes only from the environment variable named in params, travels only in the
+Authorization header, and is scrubbed from every message and log line this module writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from dataclasses import dataclass
+
+import httpx
+from tqdm import tqdm
+
+from t2l.descriptions.cache import AnswerCache
+from t2l.descriptions.config import DescribeConfig
+from t2l.descriptions.names import readable
+from t2l.descriptions.retry import RetryableError, delay, retry_after, retryable_status
+from t2l.descriptions.text import clean, problem
+from t2l.errors import UserError
+
+log = logging.getLogger(__name__)
+
+
+class ClassFailed(Exception):
+    """A class got no usable answer: retries ran out, or the server refused the request (4xx)."""
+
+
+@dataclass
+class Stats:
+    requests: int = 0
+    cached: int = 0  # answers read from the cache instead of asked for
+    retries: int = 0
+
+
+class ChatDescriber:
+    def __init__(self, cfg: DescribeConfig):
+        self.n, self.o = cfg.n, cfg.openai
+        self.key = os.environ.get(self.o.api_key_env) or None  # local servers (vLLM, Ollama) need none
+        self.url = self.o.base_url.rstrip("/") + "/chat/completions"
+        self.cache = AnswerCache(cfg.cache_dir)
+        self.stats = Stats()
+
+    def scrub(self, text: str) -> str:
+        return text.replace(self.key, "***") if self.key else text
+
+    def messages(self, name: str) -> list[dict]:
+        system = [{"role": "system", "content": self.o.system_prompt}] if self.o.system_prompt else []
+        return system + [{"role": "user", "content": self.o.prompt.replace("{category}", readable(name))}]
+
+    def cache_key(self, name: str, messages: list[dict], index: int) -> dict:
+        return AnswerCache.key(backend="openai", base_url=self.o.base_url.rstrip("/"), model=self.o.model,
+                               prompt=messages, class_name=name, index=index, temperature=self.o.temperature)
+
+    async def _post(self, client: httpx.AsyncClient, sem: asyncio.Semaphore, messages: list[dict], n: int) -> list:
+        """One request for ``n`` choices; their contents as sent (not necessarily strings)."""
+        body = {"model": self.o.model, "messages": messages, "n": n,
+                "temperature": self.o.temperature, "max_tokens": self.o.max_tokens}
+        async with sem:
+            self.stats.requests += 1
+            try:
+                r = await asyncio.wait_for(client.post(self.url, json=body), self.o.timeout_s)
+            except (httpx.TimeoutException, asyncio.TimeoutError):
+                raise RetryableError(f"no answer within {self.o.timeout_s:g} s") from None
+            except httpx.TransportError as e:
+                raise RetryableError(f"connection error: {type(e).__name__}: {e}") from None
+        if retryable_status(r.status_code):
+            raise RetryableError(f"HTTP {r.status_code}", retry_after(r.headers.get("retry-after")))
+        if r.is_error:
+            raise ClassFailed(self.scrub(f"HTTP {r.status_code}: {r.text[:300]}"))
+        try:
+            choices = r.json()["choices"]
+            return [c["message"].get("content") for c in choices]
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise RetryableError("malformed answer (not chat-completions JSON)") from None
+
+    async def _describe(self, client: httpx.AsyncClient, sem: asyncio.Semaphore, name: str) -> list[str]:
+        messages = self.messages(name)
+        keys = [self.cache_key(name, messages, i) for i in range(self.n)]
+        answers = {i: a for i, k in enumerate(keys) if (a := self.cache.get(k)) is not None}
+        self.stats.cached += len(answers)
+        failures = 0
+        while missing := [i for i in range(self.n) if i not in answers]:
+            try:
+                contents = await self._post(client, sem, messages, len(missing))
+                good = [c for c in contents if problem(c) is None]
+                if not good:
+                    raise RetryableError(problem(contents[0]) if contents else "no choices in the answer")
+            except RetryableError as e:
+                failures += 1
+                reason = self.scrub(str(e))
+                if failures > self.o.max_retries:
+                    raise ClassFailed(f"{reason} (gave up after {failures} attempts)") from None
+                wait = delay(failures, self.o.backoff_s, self.o.backoff_max_s, e.retry_after)
+                self.stats.retries += 1
+                log.info("%s: %s; retry %d of %d in %.2f s", name, reason, failures, self.o.max_retries, wait)
+                await asyncio.sleep(wait)
+                continue
+            failures = 0  # progress; a server that ignores n is asked again for the rest
+            for i, text in zip(missing, good):
+                self.cache.put(keys[i], text)
+                answers[i] = text
+        return [clean(answers[i]) for i in range(self.n)]
+
+    async def _run(self, names: list[str]) -> dict[str, list[str] | ClassFailed]:
+        sem = asyncio.Semaphore(self.o.concurrency)
+        headers = {"Authorization": f"Bearer {self.key}"} if self.key else {}
+        limits = httpx.Limits(max_connections=self.o.concurrency)
+        async with httpx.AsyncClient(headers=headers, timeout=self.o.timeout_s, limits=limits) as client:
+            with tqdm(total=len(names), desc="describe", unit="class") as bar:
+                async def one(name: str) -> list[str] | ClassFailed:
+                    try:
+                        return await self._describe(client, sem, name)
+                    except ClassFailed as e:
+                        return e
+                    finally:
+                        bar.update()
+
+                results = await asyncio.gather(*(one(n) for n in names))
+        return dict(zip(names, results))
+
+    def describe(self, names: list[str]) -> dict[str, list[str]]:
+        """``n`` descriptions per class; a UserError lists every class that got none, with its last error."""
+        results = asyncio.run(self._run(names))
+        failed = {n: r for n, r in results.items() if isinstance(r, ClassFailed)}
+        if failed:
+            lines = "\n".join(f"  {n}: {e}" for n, e in failed.items())
+            raise UserError(f"could not describe {len(failed)} of {len(names)} classes with {self.url} "
+                            f"(answers so far are cached under {self.cache.root}; a re-run asks only for the rest):\n{lines}")
+        return results

@@ -1,0 +1,1 @@
+"""Evaluation: scoring every video, per-protocol metrics, robustness perturbations, reports."""

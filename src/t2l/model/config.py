@@ -1,0 +1,58 @@
+"""One dataclass configures every model; the paper's baselines and ablations are named presets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from t2l.errors import UserError
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    backbone: str = "ViT-B-16"
+    pretrained: str | None = None  # open_clip tag (downloaded to cache_dir) or a state-dict file
+    cache_dir: str | None = None
+    quick_gelu: bool | None = None  # None: on for OpenAI weights (they were trained with QuickGELU)
+    frames: int = 8
+    temporal_tokens: bool = True  # Temporal Token Learning
+    temporal_layers: int = 0  # layers that get tokens, from the first; 0 = every layer
+    token_dropout: float = 0.1
+    spatial_adapters: bool = True
+    text_adapters: bool = True
+    adapter_ratio: float = 0.25  # bottleneck width / model width
+    finetune_clip: bool = False  # ViFi-CLIP: train every CLIP weight, frame average
+    ensemble_weight: float = 1.0  # ViFi weight-space ensembling: (1-w)*clip + w*finetuned
+    contrastive: str = "ce"  # "ce": all class texts of the dataset; "kl": the reference's symmetric KL
+    contrastive_weight: float = 1.0  # lambda_1
+    tfd_weight: float = 1.0  # lambda_2; 0 disables the Temporal Feature Diversity loss
+    grad_checkpointing: bool = False
+
+    def __post_init__(self):
+        if self.contrastive not in ("ce", "kl"):
+            raise UserError(f"model.contrastive must be 'ce' or 'kl', got {self.contrastive!r}")
+        if self.finetune_clip and (self.temporal_tokens or self.spatial_adapters or self.text_adapters):
+            raise UserError("model.finetune_clip (ViFi-CLIP) trains CLIP itself: turn temporal tokens and adapters off")
+
+
+# The paper's model, its ablations (Tables 7-8) and the baselines it is compared with.
+VARIANTS: dict[str, dict] = {
+    "vanilla": dict(temporal_tokens=False, spatial_adapters=False, text_adapters=False, tfd_weight=0.0),
+    "adapters": dict(temporal_tokens=False, tfd_weight=0.0),
+    "tfd": dict(temporal_tokens=False),
+    "ttl": dict(tfd_weight=0.0),
+    "ttl_first_layer": dict(temporal_layers=1),
+    "t2l": dict(),
+    "vifi": dict(temporal_tokens=False, spatial_adapters=False, text_adapters=False, tfd_weight=0.0,
+                 finetune_clip=True, ensemble_weight=0.5),
+}
+
+
+def variant(name: str, **fields) -> ModelConfig:
+    """Preset ``name`` on top of shared ``fields`` (backbone, frames, loss weights...).
+
+    The preset decides which parts are on (tokens, adapters, TFD, fine-tuning), so a shared
+    ``tfd_weight`` applies only to variants that use TFD.
+    """
+    if name not in VARIANTS:
+        raise UserError(f"unknown model variant {name!r}; known: {', '.join(VARIANTS)}")
+    return replace(ModelConfig(**fields), **VARIANTS[name])

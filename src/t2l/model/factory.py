@@ -1,0 +1,40 @@
+"""Build a T2L model from its config, and restore one from trained weights."""
+
+from __future__ import annotations
+
+import torch
+
+from t2l.errors import UserError
+from t2l.model.backbone import create_clip, tokenizer
+from t2l.model.config import ModelConfig
+from t2l.model.t2l import T2L
+
+
+def build(cfg: ModelConfig) -> T2L:
+    """CLIP weights as ``cfg.pretrained`` says, plus freshly initialised tokens and adapters."""
+    return T2L(create_clip(cfg.backbone, cfg.pretrained, cfg.cache_dir, cfg.quick_gelu), cfg)
+
+
+def load_trained(cfg: ModelConfig, trained: dict[str, torch.Tensor]) -> T2L:
+    """A model with ``trained`` (a trainable_state_dict) loaded on top of the CLIP weights.
+
+    For a fine-tuned CLIP (ViFi) the weights are ensembled as TC-CLIP does:
+    theta = (1 - w) * theta_clip + w * theta_finetuned, w = ``cfg.ensemble_weight``.
+    """
+    model = build(cfg)
+    state = model.state_dict()
+    unknown = sorted(set(trained) - set(state))
+    if unknown:
+        raise UserError(f"trained weights do not fit model {cfg.backbone}: unexpected keys {unknown[:5]}")
+    w = cfg.ensemble_weight if cfg.finetune_clip else 1.0
+    merged = {k: (1 - w) * state[k] + w * v.to(state[k].dtype) if w != 1.0 and v.is_floating_point() else v
+              for k, v in trained.items()}
+    missing_trainable = [n for n, p in model.named_parameters() if p.requires_grad and n not in trained]
+    if missing_trainable:
+        raise UserError(f"trained weights lack {missing_trainable[:5]}")
+    model.load_state_dict(merged, strict=False)
+    return model
+
+
+def tokenizer_for(cfg: ModelConfig):
+    return tokenizer(cfg.backbone)

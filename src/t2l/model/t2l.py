@@ -1,0 +1,98 @@
+"""T2L: a frozen CLIP with temporal tokens, spatial and text adapters (one module for all variants)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from t2l.model.adapter import Adapter
+from t2l.model.config import ModelConfig
+from t2l.model.temporal import TemporalTokens
+from t2l.model.text import ClassPrompts, encode_text, pool_classes
+from t2l.model.vision import encode_frames
+
+
+class T2L(nn.Module):
+    """Wraps an open_clip CLIP; the baselines are the same module with parts switched off.
+
+    Only temporal tokens and adapters train, unless ``finetune_clip`` (ViFi-CLIP) unlocks CLIP.
+    """
+
+    def __init__(self, clip, cfg: ModelConfig):
+        super().__init__()
+        self.clip, self.cfg = clip, cfg
+        visual, text = clip.visual, clip.transformer
+        layers, width = len(visual.transformer.resblocks), visual.transformer.width
+        self.temporal = (TemporalTokens(cfg.temporal_layers or layers, cfg.frames, width, visual.patch_size[0],
+                                        cfg.token_dropout) if cfg.temporal_tokens else None)
+        self.spatial_adapters = (nn.ModuleList(Adapter(width, cfg.adapter_ratio) for _ in range(layers))
+                                 if cfg.spatial_adapters else None)
+        self.text_adapters = (nn.ModuleList(Adapter(text.width, cfg.adapter_ratio) for _ in text.resblocks)
+                              if cfg.text_adapters else None)
+        self.grad_checkpointing = cfg.grad_checkpointing
+        self.lock_clip(not cfg.finetune_clip)
+
+    def lock_clip(self, locked: bool = True) -> None:
+        """Freeze (or unfreeze) every CLIP weight, logit scale and projections included."""
+        for p in self.clip.parameters():
+            p.requires_grad = not locked
+
+    def set_grad_checkpointing(self, enable: bool = True) -> None:
+        self.grad_checkpointing = enable
+
+    def train(self, mode: bool = True) -> "T2L":
+        super().train(mode)
+        if not self.cfg.finetune_clip:
+            self.clip.eval()  # a frozen backbone stays in inference mode
+        return self
+
+    @property
+    def logit_scale(self) -> torch.Tensor:
+        return self.clip.logit_scale.exp()
+
+    def encode_frames(self, video: torch.Tensor, maps: dict | None = None) -> torch.Tensor:
+        """Per-frame projected, un-normalised embeddings (B, T, E) of ``video`` (B, T, 3, H, W)."""
+        return encode_frames(self.clip.visual, video, self.temporal, self.spatial_adapters,
+                             self.grad_checkpointing and self.training, maps)
+
+    @staticmethod
+    def pool(frames: torch.Tensor) -> torch.Tensor:
+        """Unit video embeddings (B, E): mean over frames, then L2-normalised."""
+        return F.normalize(frames.mean(dim=1), dim=-1)
+
+    def attention_maps(self, video: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Per-layer head-averaged attention for a batch, without changing any output.
+
+        ``spatial`` (L, B, T, N+1[+1]): each frame's CLS row (CLS, patches, temporal token if
+        any); ``temporal`` (L', B, T, T): how each frame's temporal token attends over time.
+        """
+        maps: dict[str, list] = {"spatial": [], "temporal": []}
+        with torch.no_grad():
+            self.encode_frames(video, maps)
+        b, t = video.shape[:2]
+        out = {"spatial": torch.stack(maps["spatial"]).unflatten(1, (b, t))}
+        if maps["temporal"]:
+            out["temporal"] = torch.stack(maps["temporal"])
+        return out
+
+    def encode_text(self, tokens: torch.Tensor) -> torch.Tensor:
+        return encode_text(self.clip, tokens, self.text_adapters)
+
+    def class_embeddings(self, prompts: ClassPrompts) -> torch.Tensor:
+        """Unit class embeddings (C, E), averaged over each class's prompts."""
+        return pool_classes(self.encode_text(prompts.tokens), prompts)
+
+    def forward(self, video: torch.Tensor, prompts: ClassPrompts) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-frame embeddings (B, T, E) and unit class embeddings (C, E): one call that uses
+        every trainable part, as DistributedDataParallel expects."""
+        return self.encode_frames(video), self.class_embeddings(prompts)
+
+    def logits(self, video_embeddings: torch.Tensor, class_embeddings: torch.Tensor) -> torch.Tensor:
+        """Cosine similarity times CLIP's (frozen) logit scale."""
+        return self.logit_scale * video_embeddings @ class_embeddings.T
+
+    def trainable_state_dict(self) -> dict[str, torch.Tensor]:
+        """Just the trained weights (tokens, adapters, or all of CLIP for ViFi), detached on CPU."""
+        names = {n for n, p in self.named_parameters() if p.requires_grad}
+        return {k: v.detach().cpu().clone() for k, v in self.state_dict().items() if k in names}

@@ -1,0 +1,214 @@
+"""The training loop: AdamW + warmup/cosine, AMP, clipping, accumulation, DDP, atomic resume.
+
+Model selection uses only the run's held-out *source* validation split (``run.val``); target
+test sets are never looked at during training.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
+
+from t2l.data.protocols.reader import Run
+from t2l.evaluate.scoring import score
+from t2l.frames.dataset import FrameSource, VideoClipDataset
+from t2l.frames.transforms import TrainTransform
+from t2l.model.losses import cross_entropy_loss, symmetric_kl_loss, tfd_loss
+from t2l.model.t2l import T2L
+from t2l.model.text import ClassPrompts
+from t2l.train import checkpoint
+from t2l.train.distributed import Dist, gather_objects
+from t2l.train.optim import adamw, warmup_cosine
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 50
+    batch_size: int = 70  # per optimiser step, over all ranks and accumulation micro-steps
+    lr: float = 5e-5
+    weight_decay: float = 0.2
+    betas: tuple[float, float] = (0.9, 0.98)
+    eps: float = 1e-8
+    warmup: float = 0.1  # fraction of steps with linear warmup, then cosine
+    grad_clip: float = 1.0  # max global grad norm; 0 disables
+    accumulation: int = 1  # micro-steps per optimiser step
+    precision: str = "auto"  # auto: bf16 (or fp16 + grad scaler) on GPU, fp32 on CPU; or fp32/bf16/fp16
+    crop: int = 224
+    resize_ratio: float = 256 / 224  # short side = crop * ratio before cropping
+    flip: bool = True  # off where direction is the label (SSv2, the embedded world)
+    decoder: str = "archive"  # archive (extracted frames), decord, pyav
+    workers: int = 2
+    eval_batch_size: int = 64
+    val_every: int = 1  # epochs between validations (model selection)
+    seed: int = 0
+    descriptions: bool = True  # encode classes by their LLM descriptions when available
+
+
+def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    if device.type != "cuda" or precision == "fp32":
+        return None
+    if precision == "auto":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return {"bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+
+
+def contrastive(model: T2L, frames: torch.Tensor, classes: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    videos = model.pool(frames.float())
+    classes = classes.float()
+    if model.cfg.contrastive == "kl":
+        return symmetric_kl_loss(videos, classes[labels], labels, model.logit_scale)
+    return cross_entropy_loss(model.logits(videos, classes), labels)
+
+
+def _checksum(state: dict[str, torch.Tensor]) -> str:
+    """Digest of the weights' bytes: equal on every rank when DDP kept them in sync."""
+    h = hashlib.sha256()
+    for k in sorted(state):
+        h.update(k.encode())
+        h.update(state[k].float().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+class Trainer:
+    """Trains one run of a protocol; ``fit`` returns the summary written beside the weights."""
+
+    def __init__(self, model: T2L, cfg: TrainConfig, run: Run, frames_root: Path, descriptions: dict,
+                 tokenizer, state_path: Path, d: Dist = Dist()):
+        self.model, self.cfg, self.run, self.d = model.to(d.device), cfg, run, d
+        self.state_path, self.frames_root = Path(state_path), Path(frames_root)
+        if cfg.batch_size % (d.world * cfg.accumulation):
+            raise ValueError("train.batch_size must divide by world size x accumulation")
+        self.micro_batch = cfg.batch_size // (d.world * cfg.accumulation)
+        self.prompts = ClassPrompts.from_names(run.train.class_names(), tokenizer,
+                                               descriptions.get(run.train.dataset) if cfg.descriptions else None)
+        self.val_prompts = (ClassPrompts.from_names(run.val.class_names(), tokenizer,
+                                                    descriptions.get(run.val.dataset) if cfg.descriptions else None)
+                            if run.val else None)
+        rows = run.train.rows()
+        self.data = VideoClipDataset(rows, FrameSource(cfg.decoder, self.frames_root / run.train.dataset),
+                                     model.cfg.frames, TrainTransform(cfg.crop, cfg.resize_ratio, flip=cfg.flip),
+                                     train=True, seed=cfg.seed)
+        self.sampler = torch.utils.data.DistributedSampler(self.data, d.world, d.rank, shuffle=True, seed=cfg.seed,
+                                                           drop_last=True)
+        self.steps_per_epoch = len(self.sampler) // (self.micro_batch * cfg.accumulation)
+        if self.steps_per_epoch == 0:
+            raise ValueError(f"{run.train.csv}: {len(rows)} clips are fewer than one batch of {cfg.batch_size}")
+        self.optimizer = adamw(model, cfg.lr, cfg.weight_decay, cfg.betas, cfg.eps)
+        self.scheduler = warmup_cosine(self.optimizer, cfg.epochs * self.steps_per_epoch, cfg.warmup)
+        self.dtype = autocast_dtype(cfg.precision, d.device)
+        self.scaler = torch.amp.GradScaler(enabled=self.dtype == torch.float16)
+        self.net = DistributedDataParallel(model, device_ids=[d.device] if d.device.type == "cuda" else None) \
+            if d.enabled else model
+        self.identity = {"train": asdict(cfg), "model": asdict(model.cfg), "run": f"{run.protocol}/{run.name}"}
+
+    # -- checkpoints ------------------------------------------------------------------------
+    def _save(self, epoch: int, best: dict, history: list[dict]) -> None:
+        if self.d.main:
+            checkpoint.save(self.state_path, identity=self.identity, epoch=epoch, best=best, history=history,
+                            model=self.model.trainable_state_dict(), optimizer=self.optimizer.state_dict(),
+                            scheduler=self.scheduler.state_dict(), scaler=self.scaler.state_dict(),
+                            rng=checkpoint.rng_state())
+
+    def _resume(self) -> tuple[int, dict, list[dict]]:
+        state = checkpoint.load(self.state_path)
+        if state is None or state["identity"] != self.identity:
+            return 0, {"epoch": -1, "val_top1": -1.0, "weights": None}, []
+        self.model.load_state_dict(state["model"], strict=False)
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.scaler.load_state_dict(state["scaler"])
+        checkpoint.set_rng_state(state["rng"])
+        return state["epoch"] + 1, state["best"], state["history"]
+
+    # -- one epoch ----------------------------------------------------------------------------
+    def _micro_batches(self, epoch: int):
+        self.sampler.set_epoch(epoch)
+        self.data.set_epoch(epoch)
+        loader = torch.utils.data.DataLoader(self.data, batch_size=self.micro_batch, sampler=self.sampler,
+                                             num_workers=self.cfg.workers, drop_last=True,
+                                             pin_memory=self.d.device.type == "cuda")
+        return iter(loader)
+
+    def _step_loss(self, video, labels, prompts: ClassPrompts) -> tuple[torch.Tensor, dict]:
+        with torch.autocast(self.d.device.type, dtype=self.dtype, enabled=self.dtype is not None):
+            frames, classes = self.net(video, prompts)
+        c = contrastive(self.model, frames, classes, labels)
+        parts = {"contrastive": c.item()}
+        loss = self.model.cfg.contrastive_weight * c
+        if self.model.cfg.tfd_weight:
+            t = tfd_loss(frames.float())
+            parts["tfd"] = t.item()
+            loss = loss + self.model.cfg.tfd_weight * t
+        return loss, parts
+
+    def _epoch(self, epoch: int, bar) -> dict:
+        self.model.train()
+        batches = self._micro_batches(epoch)
+        sums, seen, start = {"loss": 0.0}, 0, time.perf_counter()
+        for step in range(self.steps_per_epoch):
+            prompts = self.prompts.sample(np.random.default_rng([self.cfg.seed, epoch, step])).to(self.d.device)
+            for micro in range(self.cfg.accumulation):
+                video, labels, _ = next(batches)
+                video, labels = video.to(self.d.device, non_blocking=True), labels.to(self.d.device)
+                sync = micro == self.cfg.accumulation - 1 or not self.d.enabled
+                with nullcontext() if sync else self.net.no_sync():
+                    loss, parts = self._step_loss(video, labels, prompts)
+                    self.scaler.scale(loss / self.cfg.accumulation).backward()
+                for k, v in {"loss": loss.item(), **parts}.items():
+                    sums[k] = sums.get(k, 0.0) + v
+                seen += len(video) * self.d.world
+            if self.cfg.grad_clip:
+                self.scaler.unscale_(self.optimizer)
+                torch.nn.utils.clip_grad_norm_([p for p in self.model.parameters() if p.requires_grad], self.cfg.grad_clip)
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            self.optimizer.zero_grad(set_to_none=True)
+            self.scheduler.step()
+            rate = seen / (time.perf_counter() - start)
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss.item():.3f}", lr=f"{self.scheduler.get_last_lr()[0]:.2e}", clips_s=f"{rate:.1f}")
+        micro_steps = self.steps_per_epoch * self.cfg.accumulation
+        return {"epoch": epoch, **{k: v / micro_steps for k, v in sums.items()},
+                "lr": self.scheduler.get_last_lr()[0], "clips_per_s": seen / (time.perf_counter() - start)}
+
+    def validate(self) -> float:
+        rows = self.run.val.rows()
+        s = score(self.model, rows, FrameSource(self.cfg.decoder, self.frames_root / self.run.val.dataset),
+                  self.val_prompts, self.cfg.crop, self.cfg.resize_ratio, self.cfg.eval_batch_size, self.cfg.workers, self.d)
+        return float((s.logits.argmax(1) == s.labels).mean())
+
+    # -- the whole run ------------------------------------------------------------------------
+    def fit(self) -> tuple[dict, dict[str, torch.Tensor], pd.DataFrame]:
+        """Train (resuming if a checkpoint of the same config exists); return the summary, the
+        selected weights (best source-val epoch, or the last epoch without a val split) and the
+        per-epoch history."""
+        start, best, history = self._resume()
+        bar = tqdm(total=self.cfg.epochs * self.steps_per_epoch, initial=start * self.steps_per_epoch,
+                   desc=f"train {self.run.protocol}/{self.run.name}", disable=not self.d.main)
+        for epoch in range(start, self.cfg.epochs):
+            row = self._epoch(epoch, bar)
+            last = epoch == self.cfg.epochs - 1
+            if self.run.val is not None and ((epoch + 1) % self.cfg.val_every == 0 or last):
+                row["val_top1"] = self.validate()
+                if row["val_top1"] > best["val_top1"]:
+                    best = {"epoch": epoch, "val_top1": row["val_top1"], "weights": self.model.trainable_state_dict()}
+            elif self.run.val is None and last:
+                best = {"epoch": epoch, "val_top1": None, "weights": self.model.trainable_state_dict()}
+            history.append(row)
+            self._save(epoch, best, history)
+        bar.close()
+        summary = {"run": f"{self.run.protocol}/{self.run.name}", "selected_epoch": best["epoch"],
+                   "selected_by": "source val top-1" if self.run.val is not None else "last epoch",
+                   "val_top1": best["val_top1"], "epochs": self.cfg.epochs, "steps_per_epoch": self.steps_per_epoch,
+                   "train_clips": len(self.data), "world_size": self.d.world,
+                   "weights_checksum_per_rank": gather_objects(self.d, _checksum(self.model.trainable_state_dict()))}
+        return summary, best["weights"], pd.DataFrame(history)

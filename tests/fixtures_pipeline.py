@@ -1,0 +1,46 @@
+"""A tiny, complete pipeline workspace (world -> splits -> protocols -> frames -> weights) for
+training and evaluation tests, with a params.yaml derived from the repository's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import yaml
+
+from conftest import REPO, run_t2l
+from t2l.model.backbone import create_clip
+from t2l.params import as_dict
+from conftest import TINY_WORLD
+
+JOB = "zs-t2l"
+
+
+def small_params() -> dict:
+    """The repository's params.yaml shrunk to the tiny world and a 2-epoch training."""
+    p = yaml.safe_load((REPO / "params.yaml").read_text())
+    p["synth"] = as_dict(TINY_WORLD)
+    p["protocols"]["zero_shot"]["source"]["val_per_class"] = 1
+    p["protocols"]["base2novel"]["shots"] = 2  # the tiny world has 2 training videos per class
+    p["protocols"]["few_shot"]["shots"] = [1, 2]
+    p["pretrain"].update(steps=4, batch_size=8, checkpoint_every=2)
+    p["train"].update(epochs=2, batch_size=4, workers=0, eval_batch_size=3)
+    p["evaluate"].update(batch_size=3, workers=0)
+    p["evaluate"]["robustness"]["perturbations"] = {"reverse": [1], "gaussian_noise": [2]}
+    return p
+
+
+def make_workspace(workspace: Path) -> Path:
+    """Build everything training needs under ``workspace`` (the tests' cwd)."""
+    workspace.mkdir(parents=True, exist_ok=True)
+    params = workspace / "params.yaml"
+    p = small_params()
+    p["model"]["pretrained"] = str(workspace / "clip.pt")
+    p["jobs"] = {k: v for k, v in p["jobs"].items() if k in ("zs-t2l", "zs-ttl", "fs-t2l", "b2n-t2l", "sup-t2l")}
+    params.write_text(yaml.safe_dump(p))
+    torch.manual_seed(0)
+    torch.save(create_clip("t2l-tiny").state_dict(), workspace / "clip.pt")  # stands in for pretrained weights
+    for cmd in (["synth", "--out", "data/raw/synthetic"], ["splits"], ["protocols"], ["validate"], ["extract"],
+                ["describe", "--dataset", "synthetic_source"], ["describe", "--dataset", "synthetic_target"]):
+        run_t2l(*cmd, "--params", str(params), cwd=workspace)
+    return workspace

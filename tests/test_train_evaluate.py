@@ -1,0 +1,165 @@
+"""Training and evaluation through the real CLI on a tiny workspace (CPU)."""
+
+import json
+import os
+import signal
+import shutil
+import subprocess
+import time
+
+import pandas as pd
+import pytest
+import torch
+import yaml
+
+from conftest import BIN, run_t2l
+from fixtures_pipeline import JOB, make_workspace
+from t2l.data.protocols.reader import SplitRef, read_runs
+from t2l.evaluate import aggregate
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    return make_workspace(tmp_path_factory.mktemp("ws"))
+
+
+@pytest.fixture(scope="module")
+def trained(workspace):
+    for job in ("zs-t2l", "zs-ttl"):
+        run_t2l("train", "--job", job, cwd=workspace)
+    return workspace
+
+
+def weights(path):
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def test_training_writes_weights_curve_and_selects_on_source_val(trained):
+    run_dir = trained / "models/zero_shot" / JOB / "main"
+    summary = json.loads((run_dir / "train.json").read_text())
+    assert summary["selected_by"] == "source val top-1" and summary["model"] == "t2l"
+    history = pd.read_csv(run_dir / "history.csv")
+    assert list(history["epoch"]) == [0, 1]
+    assert {"loss", "contrastive", "tfd", "lr", "clips_per_s", "val_top1"} <= set(history.columns)
+    state = weights(run_dir / "weights.pt")
+    assert "temporal.tokens" in state and not any(k.startswith("clip.") for k in state)
+
+
+def test_model_selection_never_reads_target_splits(trained, monkeypatch):
+    from t2l.train.loop import TrainConfig, Trainer
+    from t2l.model.config import variant
+    from t2l.model.factory import build, tokenizer_for
+
+    read = []
+    original = SplitRef.rows
+    monkeypatch.setattr(SplitRef, "rows", lambda self: read.append(self.name) or original(self))
+    (run,) = read_runs(trained / "data/protocols/zero_shot")
+    cfg = variant("t2l", backbone="t2l-tiny", pretrained=str(trained / "clip.pt"))
+    trainer = Trainer(build(cfg), TrainConfig(epochs=1, batch_size=4, workers=0, crop=64, resize_ratio=1.0, flip=False),
+                      run, trained / "data/frames", {}, tokenizer_for(cfg), trained / "scratch/last.pt")
+    trainer.fit()
+    assert set(read) == {"train", "val"} and run.val.dataset == "synthetic_source"
+    assert all(e.dataset == "synthetic_target" for e in run.eval)
+
+
+def test_kill_mid_training_then_resume_gives_the_same_weights(workspace, tmp_path):
+    params = yaml.safe_load((workspace / "params.yaml").read_text())
+    params["train"]["epochs"] = 4
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    for d in ("data", "clip.pt"):
+        os.symlink(workspace / d, tmp_path / d)
+    args = ["train", "--job", JOB, "--params", str(tmp_path / "params.yaml")]
+    run_t2l(*args, "--out", "clean", "--checkpoints", "clean_ckpt", cwd=tmp_path)
+
+    cmd = [str(BIN / "t2l"), *args, "--out", "resumed", "--checkpoints", "ckpt"]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    last = tmp_path / "ckpt/main/last.pt"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (last.exists() and weights(last)["epoch"] >= 1):
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert weights(last)["epoch"] < 3, "the kill must land before the last epoch"
+    assert not (tmp_path / "resumed/main/weights.pt").exists()
+    run_t2l(*args, "--out", "resumed", "--checkpoints", "ckpt", cwd=tmp_path)
+
+    a, b = weights(tmp_path / "clean/main/weights.pt"), weights(tmp_path / "resumed/main/weights.pt")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    ha, hb = (pd.read_csv(tmp_path / d / "main/history.csv") for d in ("clean", "resumed"))
+    pd.testing.assert_frame_equal(ha.drop(columns="clips_per_s"), hb.drop(columns="clips_per_s"))
+
+
+def test_two_process_ddp_on_gloo_keeps_ranks_identical(workspace, tmp_path):
+    cmd = [str(BIN / "torchrun"), "--standalone", "--nproc_per_node", "2", "-m", "t2l.cli", "train", "--job", JOB,
+           "--out", str(tmp_path / "ddp"), "--checkpoints", str(tmp_path / "ckpt")]
+    proc = subprocess.run(cmd, cwd=workspace, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads(proc.stdout[proc.stdout.index("["):])[0]
+    assert summary["world_size"] == 2
+    checksums = summary["weights_checksum_per_rank"]
+    assert len(checksums) == 2 and checksums[0] == checksums[1]
+    assert (tmp_path / "ddp/main/weights.pt").exists()
+
+
+def test_evaluation_scores_every_video_the_split_lists(trained):
+    run_t2l("evaluate", "--protocol", "zero_shot", "--out", "metrics/zs.json", cwd=trained)
+    metrics = json.loads((trained / "metrics/zs.json").read_text())
+    (run,) = read_runs(trained / "data/protocols/zero_shot")
+    for model in ("t2l", "ttl", "vanilla"):
+        for e in run.eval:
+            result = metrics[model]["synthetic_target"]["splits"][e.name]
+            assert result["videos"] == len(pd.read_csv(e.csv)) and result["videos"] % 3 != 0  # batch size 3
+        assert metrics[model]["source_val"]["videos"] == len(pd.read_csv(run.val.csv))
+    assert metrics["vanilla"]["synthetic_target"]["within_pair_mean"] == 0.5  # frame averaging cannot tell
+    assert metrics["vanilla"]["synthetic_target"]["reversal_change_mean"] < 1e-5
+    assert metrics["t2l"]["synthetic_target"]["reversal_change_mean"] > 1e-5
+    per_class = pd.read_csv(trained / "reports/zero_shot/t2l/synthetic_target_test1.per_class.csv")
+    assert per_class["videos"].sum() == len(pd.read_csv(run.eval[0].csv))
+
+
+def test_eight_frame_models_evaluate_at_sixteen_frames_through_the_cli(trained):
+    out = run_t2l("evaluate", "--protocol", "zero_shot", "--frames", "16", "--out", "metrics/zs16.json", cwd=trained)
+    metrics = json.loads((trained / "metrics/zs16.json").read_text())
+    assert metrics["notes"]["frames"] == 16 and "t2l" in metrics
+    assert json.loads((trained / "models/zero_shot" / JOB / "main/model.json").read_text())["frames"] == 8
+
+
+def test_robustness_reports_drop_per_perturbation_and_severity(trained):
+    run_t2l("evaluate", "--protocol", "robustness", "--out", "metrics/rob.json", cwd=trained)
+    metrics = json.loads((trained / "metrics/rob.json").read_text())
+    for model in ("t2l", "vanilla"):
+        group = metrics[model]["synthetic_target"]
+        assert set(group) == {"clean_top1", "reverse", "gaussian_noise"}
+        assert set(group["gaussian_noise"]) == {"s2"}
+        drop = group["reverse"]["s1"]
+        assert drop["relative_drop"] == pytest.approx((group["clean_top1"] - drop["top1"]) / group["clean_top1"])
+
+
+def test_other_protocols_train_and_evaluate(trained):
+    for job, protocol in (("fs-t2l", "few_shot"), ("b2n-t2l", "base2novel"), ("sup-t2l", "fully_supervised")):
+        run_t2l("train", "--job", job, cwd=trained)
+        run_t2l("evaluate", "--protocol", protocol, "--out", f"metrics/{protocol}.json", cwd=trained)
+    few = json.loads((trained / "metrics/few_shot.json").read_text())
+    assert set(few["t2l"]["synthetic_source"]) == {"k1", "k2"} and "vanilla" in few
+    b2n = json.loads((trained / "metrics/base2novel.json").read_text())["t2l"]["synthetic_source"]
+    assert {"base_top1", "novel_top1", "hm"} <= set(b2n)
+    sup = json.loads((trained / "metrics/fully_supervised.json").read_text())["t2l"]["synthetic_source"]
+    assert {"top1", "top5"} <= set(sup)
+
+
+def test_aggregates_follow_the_protocol_definitions():
+    ref = lambda name, group: SplitRef(name, "d", None, None, group)  # noqa: E731
+    from t2l.data.protocols.reader import Run
+
+    b2n_runs = [Run("base2novel", f"ucf101/seed{s}", ref("train", ""), None,
+                    (ref("ucf101/base", "base"), ref("ucf101/novel", "novel"))) for s in (0, 1)]
+    results = {"ucf101/seed0": {"ucf101/base": {"top1": 0.8}, "ucf101/novel": {"top1": 0.4}},
+               "ucf101/seed1": {"ucf101/base": {"top1": 0.6}, "ucf101/novel": {"top1": 0.6}}}
+    out = aggregate.base2novel(b2n_runs, results)["ucf101"]
+    assert out["base_top1"] == pytest.approx(0.7) and out["novel_top1"] == pytest.approx(0.5)
+    assert out["hm"] == pytest.approx(2 * 0.7 * 0.5 / 1.2)
+    zs_runs = [Run("zero_shot", "main", ref("train", ""), None, tuple(ref(f"ucf101/test{i}", "ucf101") for i in (1, 2, 3)))]
+    zs = aggregate.zero_shot(zs_runs, {"main": {f"ucf101/test{i}": {"top1": v, "top5": 1.0} for i, v in
+                                                 zip((1, 2, 3), (0.5, 0.6, 0.7))}})["ucf101"]
+    assert zs["top1_mean"] == pytest.approx(0.6) and zs["top1_std"] == pytest.approx(0.1)  # sample std
