@@ -50,6 +50,14 @@ def make_video(path: Path, frames: int = 10, size: int = 32, seed: int = 0, code
 
 
 @pytest.fixture(scope="session")
+def real_datasets(tmp_path_factory) -> dict:
+    """The five datasets in their official layouts, converted and validated once per session."""
+    from fixtures_datasets import convert_with_cli
+
+    return convert_with_cli(tmp_path_factory.mktemp("official"))
+
+
+@pytest.fixture(scope="session")
 def world(tmp_path_factory) -> Path:
     """A tiny embedded world, written once per test session."""
     out = tmp_path_factory.mktemp("world")
@@ -79,3 +87,20 @@ def world_params(world_dir: Path, **sections) -> str:
               "extract": {"short_side": 0, "jpeg_quality": 95, "min_frames": 2, "workers": 2}}
     params.update(sections)
     return yaml.safe_dump(params)
+
+
+@pytest.fixture(scope="session")
+def prefect_server():
+    """A Prefect test server for the session (tests/fixtures_prefect.py: private PREFECT_HOME, no analytics)."""
+    from fixtures_prefect import server
+
+    with server():
+        yield
+
+
+@pytest.fixture(scope="session")
+def retrained(prefect_server, tmp_path_factory):
+    """The real Prefect retraining flow, run once on a scratch DVC project of the tiny world."""
+    from fixtures_prefect import retrain_once
+
+    return retrain_once(tmp_path_factory.mktemp("retrained"))

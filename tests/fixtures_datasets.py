@@ -13,7 +13,6 @@ import json
 import shutil
 from pathlib import Path
 
-import pytest
 import yaml
 
 from conftest import moving_square, run_t2l
@@ -231,19 +230,9 @@ def params_text(trees: dict) -> str:
     return yaml.safe_dump({"datasets": datasets, "protocols": PROTOCOLS})
 
 
-_BUILT: dict = {}  # test modules import the fixture below, so each gets its own copy of it: build once
-
-
-@pytest.fixture(scope="session")
-def real_datasets(tmp_path_factory) -> dict:
+def convert_with_cli(base: Path) -> dict:
     """Official trees of the five datasets (+ a generic import), converted, protocols built and
-    validated with the real CLI, once per session."""
-    if not _BUILT:
-        _BUILT.update(_convert_with_cli(tmp_path_factory.mktemp("official")))
-    return _BUILT
-
-
-def _convert_with_cli(base: Path) -> dict:
+    validated with the real CLI."""
     trees = make_all(base / "raw")
     params = base / "params.yaml"
     params.write_text(params_text(trees))

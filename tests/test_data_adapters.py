@@ -7,8 +7,7 @@ import shutil
 import pytest
 
 from conftest import run_t2l
-from fixtures_datasets import (ADAPTER, HMDB_CLASSES, K400_MISSING, K600_MISSING, Clips, make_hmdb51,
-                               real_datasets)  # noqa: F401  (real_datasets is a fixture)
+from fixtures_datasets import ADAPTER, HMDB_CLASSES, K400_MISSING, K600_MISSING, Clips, make_hmdb51
 from t2l.data.splits import adapters
 from t2l.data.splits.schema import SPLIT_COLUMNS, read_table
 from t2l.data.splits.ucf101 import decamel

@@ -252,6 +252,28 @@ def test_the_api_key_is_sent_but_never_leaks(llm, tmp_path, caplog, capsys):
         if f.is_file():
             assert KEY not in f.read_text(), f
 
+    # ... nor in MLflow: `t2l track` logs params.yaml and the descriptions, with the key in its environment
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"describe": openai_section(llm, tmp_path, n=3),
+                                                          "track": {"experiment": "leak-check"}}))
+    uri = f"sqlite:///{tmp_path}/mlflow/mlflow.db"
+    run_t2l("track", "--descriptions", "first", cwd=tmp_path, env={"MLFLOW_TRACKING_URI": uri})
+    assert_not_in_mlflow(uri, KEY, tmp_path / "downloaded")
+
+
+def assert_not_in_mlflow(uri: str, secret: str, scratch: Path) -> None:
+    """Nowhere in the store: params, tags, artifacts (descriptions included) or the database file."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(uri)
+    (run,) = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    assert client.get_run(run.info.run_id).data.params["describe.openai.api_key_env"] == KEY_ENV
+    assert all(secret not in k + v for k, v in {**run.data.params, **run.data.tags}.items())
+    local = Path(client.download_artifacts(run.info.run_id, "", str(scratch)))
+    files = [f for f in local.rglob("*") if f.is_file()]
+    assert {"params.yaml", "descriptions/tiny.json"} <= {f.relative_to(local).as_posix() for f in files}
+    assert not [f for f in files if secret.encode() in f.read_bytes()]
+    assert secret.encode() not in Path(uri.removeprefix("sqlite:///")).read_bytes()
+
 
 def test_without_a_key_no_authorization_header_is_sent(llm, tmp_path, monkeypatch):
     monkeypatch.delenv(KEY_ENV)

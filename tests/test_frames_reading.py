@@ -81,3 +81,28 @@ def test_training_clips_are_reproducible_per_epoch(clip):
     assert torch.equal(first, ds[0][0])
     ds.set_epoch(1)
     assert not torch.equal(first, ds[0][0])
+
+
+def test_train_augmentation_is_one_draw_per_clip_and_reproducible():
+    from t2l.frames.transforms import TrainTransform
+
+    rng = np.random.default_rng(0)
+    static = np.repeat(rng.integers(0, 255, (1, 48, 64, 3), dtype=np.uint8), 6, axis=0)  # one frame, 6 times
+    t = TrainTransform(32, 1.0, flip=True)
+    for seed in range(10):
+        x = t(static, np.random.default_rng(seed))
+        assert x.shape == (6, 3, 32, 32)
+        assert torch.equal(x[0], x[-1]), "every frame of a clip gets the same crop, flip and colours"
+        assert torch.equal(x, t(static, np.random.default_rng(seed)))
+    draws = {t(static, np.random.default_rng(s))[0].sum().item() for s in range(10)}
+    assert len(draws) > 5
+
+
+def test_flip_can_be_switched_off_for_direction_labels():
+    from t2l.frames.transforms import TrainTransform
+
+    ramp = np.tile(np.linspace(0, 255, 32, dtype=np.uint8)[None, None, :, None], (2, 32, 1, 3))  # dark left, bright right
+    t = TrainTransform(32, 1.0, flip=False, jitter_p=0.0, grayscale_p=0.0)
+    for seed in range(20):
+        x = t(ramp, np.random.default_rng(seed))
+        assert x[0, 0, :, 0].mean() < x[0, 0, :, -1].mean()

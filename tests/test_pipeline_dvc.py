@@ -14,7 +14,8 @@ from fixtures_pipeline import small_params
 
 
 def sh(*cmd, cwd):
-    env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"}
+    env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}",
+           "MLFLOW_TRACKING_URI": f"sqlite:///{cwd}/mlflow/mlflow.db"}  # the store stays in the scratch copy
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env)
     assert proc.returncode == 0, f"{' '.join(cmd)}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     return proc.stdout + proc.stderr
@@ -38,8 +39,12 @@ def test_repro_runs_every_stage_then_is_up_to_date(project):
     jobs = yaml.safe_load((project / "params.yaml").read_text())["jobs"]
     evaluations = ("zero_shot", "base2novel", "few_shot", "fully_supervised", "robustness")
     for stage in ("synth", "splits", "protocols", "validate", "describe@synthetic_source", "describe@synthetic_target",
-                  "extract", "pretrain", *(f"train@{j}" for j in jobs), *(f"evaluate@{p}" for p in evaluations)):
+                  "extract", "pretrain", *(f"train@{j}" for j in jobs), *(f"evaluate@{p}" for p in evaluations),
+                  "track", "register"):
         assert f"Running stage '{stage}'" in out
+    tracked = json.loads((project / "mlflow/track.json").read_text())
+    assert {f"{p}/synthetic_source/t2l" for p in ("base2novel", "few_shot", "fully_supervised")} <= set(tracked["runs"])
+    assert json.loads((project / "mlflow/register.json").read_text())["promoted"]  # the first model is champion
     for protocol in evaluations:
         metrics = json.loads((project / f"metrics/{protocol}.json").read_text())
         assert {"vanilla", "t2l"} <= set(metrics)

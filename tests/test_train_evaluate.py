@@ -3,7 +3,6 @@
 import json
 import os
 import signal
-import shutil
 import subprocess
 import time
 
@@ -114,12 +113,12 @@ def test_evaluation_scores_every_video_the_split_lists(trained):
     assert metrics["vanilla"]["synthetic_target"]["within_pair_mean"] == 0.5  # frame averaging cannot tell
     assert metrics["vanilla"]["synthetic_target"]["reversal_change_mean"] < 1e-5
     assert metrics["t2l"]["synthetic_target"]["reversal_change_mean"] > 1e-5
-    per_class = pd.read_csv(trained / "reports/zero_shot/t2l/synthetic_target_test1.per_class.csv")
+    per_class = pd.read_csv(trained / "reports/zero_shot/t2l/main/synthetic_target_test1.per_class.csv")
     assert per_class["videos"].sum() == len(pd.read_csv(run.eval[0].csv))
 
 
 def test_eight_frame_models_evaluate_at_sixteen_frames_through_the_cli(trained):
-    out = run_t2l("evaluate", "--protocol", "zero_shot", "--frames", "16", "--out", "metrics/zs16.json", cwd=trained)
+    run_t2l("evaluate", "--protocol", "zero_shot", "--frames", "16", "--out", "metrics/zs16.json", cwd=trained)
     metrics = json.loads((trained / "metrics/zs16.json").read_text())
     assert metrics["notes"]["frames"] == 16 and "t2l" in metrics
     assert json.loads((trained / "models/zero_shot" / JOB / "main/model.json").read_text())["frames"] == 8

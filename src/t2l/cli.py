@@ -189,6 +189,62 @@ def evaluate(protocol: str = typer.Option(..., help="zero_shot, base2novel, few_
 
 
 @app.command()
+def track(models: Path = typer.Option(Path("models"), help="Trained models (train output)."),
+          metrics: Path = typer.Option(Path("metrics"), help="Protocol metrics (evaluate output)."),
+          reports: Path = typer.Option(Path("reports"), help="Per-class and confusion CSVs (evaluate output)."),
+          protocols: Path = typer.Option(Path("data/protocols"), help="Protocol split files."),
+          splits: Path = typer.Option(Path("data/splits"), help="Canonical split files (hashed for lineage)."),
+          frames: Path = typer.Option(Path("data/frames"), help="Frame archives (for the figures)."),
+          descriptions: Path = typer.Option(Path("data/descriptions"), help="Class descriptions (logged too)."),
+          lock: Path = typer.Option(Path("dvc.lock"), help="DVC lock file (hashed for lineage)."),
+          out: Path = typer.Option(Path("mlflow/track.json"), help="Run ids of this execution (for t2l register)."),
+          params: Path = PARAMS):
+    """Log the pipeline's params, lineage, metrics, curves and figures to MLflow (one parent run)."""
+    from t2l.track.stage import Inputs, TrackConfig, run
+
+    cfg = build(TrackConfig, section("track", params), "track")
+    _print(run(cfg, Inputs(params, models, metrics, reports, protocols, splits, frames, descriptions, lock), out))
+
+
+@app.command()
+def register(tracked: Path = typer.Option(Path("mlflow/track.json"), help="Run ids written by t2l track."),
+             models: Path = typer.Option(Path("models"), help="Trained models (train output)."),
+             out: Path = typer.Option(Path("mlflow/register.json"), help="The registration and promotion decision."),
+             params: Path = PARAMS):
+    """Register the model as an MLflow pyfunc (alias challenger); promote it to champion if it wins."""
+    from t2l.track.registry import RegisterConfig, run
+
+    _print(run(build(RegisterConfig, section("register", params), "register"), params, tracked, models, out))
+
+
+@app.command()
+def predict(videos: list[Path] = typer.Argument(..., help="Video files to classify."),
+            classes: str = typer.Option(..., help="Candidate class names, comma-separated (free text)."),
+            model: str = typer.Option(None, help="models:/NAME@ALIAS, runs:/..., an MLflow model directory or a "
+                                                 "training run directory (default: the registered champion)."),
+            top_k: int = typer.Option(None, help="Classes to return per video (default: register.top_k)."),
+            params: Path = PARAMS):
+    """Classify videos among free-text classes with the pyfunc that `mlflow models serve` serves."""
+    from t2l.serve.package import serving_config
+    from t2l.serve.predict import open_model, parse_classes, predict as run_predict
+    from t2l.track.registry import RegisterConfig
+
+    cfg = build(RegisterConfig, section("register", params), "register")
+    if model is None:
+        model = f"models:/{cfg.name.format(backbone=section('model', params)['backbone'])}@champion"
+    with open_model(model, serving_config(section("evaluate", params), cfg.top_k)) as loaded:
+        _print(run_predict(loaded, videos, parse_classes(classes), top_k))
+
+
+@app.command()
+def report(metrics: Path = typer.Option(Path("metrics"), help="Directory of the evaluate stages' metrics JSON.")):
+    """Print the results as markdown tables (the README's results section is this output)."""
+    from t2l.evaluate.report import render
+
+    typer.echo(render(metrics))
+
+
+@app.command()
 def info(model: str = typer.Option("t2l", help="Model variant: " + ", ".join(VARIANTS)),
          backbone: str = typer.Option("ViT-B-16", help="open_clip model name."),
          frames: int = typer.Option(8, help="Frames per clip."),
@@ -202,6 +258,17 @@ def info(model: str = typer.Option("t2l", help="Model variant: " + ", ".join(VAR
     _print({"model": model, "backbone": backbone, "frames": frames, "parameters": parameter_counts(m),
             "gflops_per_clip": round(video_gflops(m, frames), 3),
             "flop_convention": "torch.utils.flop_counter: 2 FLOPs per multiply-add, video encoder only"})
+
+
+@app.command()
+def bench(what: str = typer.Argument("all", help="all, model, data or profile."),
+          out: Path = typer.Option(Path("bench/results"), help="Directory of the JSON results."),
+          params: Path = PARAMS):
+    """Measure model cost (vs vanilla CLIP and ViFi-CLIP), the data path, and a training-step profile."""
+    from t2l.bench.stage import BenchConfig, run
+
+    for path in run(build(BenchConfig, section("bench", params), "bench"), what, out):
+        typer.echo(f"bench: wrote {path}")
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ from t2l.errors import UserError
 from t2l.evaluate import aggregate
 from t2l.evaluate.metrics import confusion, per_class, summary
 from t2l.evaluate.perturbations import KINDS, perturbation
+from t2l.evaluate.probes import probe_ceilings
 from t2l.evaluate.scoring import Scores, Views, score
 from t2l.frames.dataset import FrameSource
 from t2l.fsio import write_csv, write_json
@@ -34,6 +35,7 @@ ROBUSTNESS = "robustness"
 @dataclass(frozen=True)
 class RobustnessConfig:
     models: tuple[str, ...] = ("vanilla", "t2l")
+    splits: int = 0  # evaluate the first N splits of each target group; 0 = all
     perturbations: dict[str, tuple[int, ...]] = field(
         default_factory=lambda: {name: (1,) if name == "reverse" else (1, 2, 3) for name in KINDS})
 
@@ -50,6 +52,7 @@ class EvaluateConfig:
     clips: int = 1  # multi-view testing: temporal clips x spatial crops (1 x 1 = the paper's single view)
     crops: int = 1
     descriptions: bool = True
+    probes: bool = False  # zero-shot: linear-probe ceilings of the frozen backbone on the source val split
     robustness: RobustnessConfig = field(default_factory=RobustnessConfig)
 
 
@@ -113,13 +116,24 @@ class Evaluator:
             results = {}
             for run in runs:
                 model = load(run).to(self.d.device)
-                slug = lambda ref: self.reports / protocol / name / ref.name.replace("/", "_")  # noqa: E731
+                slug = lambda ref: self.reports / protocol / name / run.name / ref.name.replace("/", "_")  # noqa: E731
                 results[run.name] = {e.name: self._result(model, e, slug(e)) for e in run.eval}
                 if protocol == "zero_shot" and run.val is not None:
                     results[run.name]["source_val"] = self._result(model, run.val, None)
             metrics[name] = aggregate.AGGREGATORS[protocol](runs, results)
+        if protocol == "zero_shot" and self.cfg.probes:
+            metrics.update(self.probes(runs))
         return {**metrics, "notes": {"std": aggregate.STD_NOTE, "frames": self.cfg.frames or "model's own",
                                      "views": f"{self.cfg.clips} clip(s) x {self.cfg.crops} crop(s)"}}
+
+    def probes(self, runs: list[Run]) -> dict:
+        """Linear probes on the frozen backbone (the first baseline) of each run with a val split."""
+        c, base = self.cfg, variant(self.cfg.baselines[0], **self.model_fields)
+        found = {}
+        for run in (r for r in runs if r.val is not None):
+            found.update(probe_ceilings(build(base).to(self.d.device), run, self.frames, c.decoder, c.crop,
+                                        c.resize_ratio, c.batch_size, c.workers))
+        return found
 
     def robustness(self) -> dict:
         """Zero-shot top-1 per perturbation and severity, and the relative drop from clean."""
@@ -134,7 +148,7 @@ class Evaluator:
             per_group: dict[str, dict] = {}
             for run in runs:
                 model = candidates[name](run).to(self.d.device)
-                for e in run.eval:
+                for e in _first_splits(run.eval, rc.splits):
                     top1 = lambda p=None: float((lambda s: (s.logits.argmax(1) == s.labels).mean())(self.score(model, e, p)))  # noqa: E731
                     g = per_group.setdefault(e.group, {"clean": []})
                     g["clean"].append(top1())
@@ -145,6 +159,17 @@ class Evaluator:
             if self.d.main:
                 write_csv(self.reports / ROBUSTNESS / f"{name}.csv", _robustness_table(metrics[name]))
         return metrics
+
+
+def _first_splits(refs, n: int) -> list:
+    """The first ``n`` splits of each group (all when ``n`` is 0), in protocol order."""
+    seen: dict[str, int] = {}
+    kept = []
+    for e in refs:
+        seen[e.group] = seen.get(e.group, 0) + 1
+        if not n or seen[e.group] <= n:
+            kept.append(e)
+    return kept
 
 
 def _robustness_table(summary: dict) -> pd.DataFrame:

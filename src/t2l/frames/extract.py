@@ -64,7 +64,7 @@ def extract_videos(paths: list[str], root: Path, out_dir: Path, cfg: ExtractConf
         for rel, _, error in tqdm(pool.imap_unordered(_work, work, chunksize=4), total=len(todo), desc=desc):
             if error:
                 quarantined.append({"path": rel, "error": error})
-    return sorted(quarantined, key=lambda q: q["path"])
+    return quarantined
 
 
 def prune(paths: list[str], out_dir: Path) -> int:
@@ -90,22 +90,36 @@ def write_manifest(paths: list[str], out_dir: Path) -> pd.DataFrame:
     return manifest
 
 
+def prepare_dataset(cfg: ExtractConfig, name: str, root: str, splits_dir: Path, out: Path) -> tuple[Path, list[str], dict]:
+    """Ready ``out/name`` for (resumed) extraction: settings marker, stale archives pruned.
+
+    Returns the directory, every video path the dataset's split files name, and what was done.
+    The marker records the root as an absolute path, so runs from any working directory agree.
+    """
+    root, out_dir = Path(root), Path(out) / name
+    if not root.is_dir():
+        raise UserError(f"params.yaml: datasets.{name}: root {root} is not a directory")
+    settings = {k: v for k, v in asdict(cfg).items() if k != "workers"}
+    resumed = resumable_dir(out_dir, {**settings, "root": str(root.resolve())})
+    paths = split_paths(Path(splits_dir) / name)
+    return out_dir, paths, {"resumed": resumed, "stale_removed": prune(paths, out_dir)}
+
+
+def finish_dataset(paths: list[str], out_dir: Path, quarantined: list[dict]) -> pd.DataFrame:
+    """Write ``manifest.csv`` and ``quarantine.json`` once every shard of a dataset is done."""
+    manifest = write_manifest(paths, out_dir)
+    write_json(out_dir / QUARANTINE, sorted(quarantined, key=lambda q: q["path"]))
+    return manifest
+
+
 def run(cfg: ExtractConfig, datasets: dict[str, str], splits_dir: Path, out: Path) -> dict:
     """Extract every dataset in ``datasets`` (name -> root); write manifests and quarantine reports."""
     summary = {}
-    settings = {k: v for k, v in asdict(cfg).items() if k != "workers"}
     for name, root in datasets.items():
-        root, out_dir = Path(root), Path(out) / name
-        if not root.is_dir():
-            raise UserError(f"params.yaml: datasets.{name}: root {root} is not a directory")
-        resumed = resumable_dir(out_dir, {**settings, "root": str(root)})
-        paths = split_paths(Path(splits_dir) / name)
-        pruned = prune(paths, out_dir)
-        quarantined = extract_videos(paths, root, out_dir, cfg, desc=f"extract {name}")
-        manifest = write_manifest(paths, out_dir)
-        write_json(out_dir / QUARANTINE, quarantined)
-        summary[name] = {"videos": len(paths), "extracted": len(manifest), "quarantined": len(quarantined),
-                         "resumed": resumed, "stale_removed": pruned}
+        out_dir, paths, done = prepare_dataset(cfg, name, root, splits_dir, out)
+        quarantined = extract_videos(paths, Path(root), out_dir, cfg, desc=f"extract {name}")
+        manifest = finish_dataset(paths, out_dir, quarantined)
+        summary[name] = {"videos": len(paths), "extracted": len(manifest), "quarantined": len(quarantined), **done}
         for q in quarantined:
             print(f"quarantined: {q['error']}")
     return summary

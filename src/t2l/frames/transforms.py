@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
-import torchvision.transforms.v2.functional as TF
+from PIL import Image, ImageEnhance
 
 # CLIP's normalisation (open_clip.constants.OPENAI_DATASET_MEAN/STD)
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -58,17 +58,15 @@ class EvalTransform:
         return normalize(square_crop(x, self.crop, self.position, self.positions))
 
 
-def _resize(x: torch.Tensor, size: int) -> torch.Tensor:
-    return F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
-
-
 class TrainTransform:
-    """The reference's training augmentation, one random draw per clip for all its frames.
+    """The reference's training augmentation on PIL images (as torchvision does it there), one
+    random draw per clip applied to all its frames.
 
     Resize the short side as for evaluation, multi-scale crop (TSN: width and height each a
     scale of the short side, at most one scale step apart, at one of five fixed positions),
     resize to ``crop``, horizontal flip (off where direction is the label), colour jitter with
-    probability ``jitter_p``, grayscale with probability ``grayscale_p``, CLIP normalisation.
+    probability ``jitter_p`` (brightness, contrast, saturation, hue in random order), grayscale
+    with probability ``grayscale_p``, then CLIP normalisation.
     """
 
     def __init__(self, crop: int, resize_ratio: float = 256 / 224, scales=(1.0, 0.875, 0.75, 0.66), flip: bool = True,
@@ -76,29 +74,50 @@ class TrainTransform:
         self.crop, self.short = crop, int(round(crop * resize_ratio))
         self.scales, self.flip, self.jitter_p, self.jitter, self.grayscale_p = scales, flip, jitter_p, jitter, grayscale_p
 
-    def _multiscale_crop(self, x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
-        h, w = x.shape[-2:]
+    def _crop_box(self, w: int, h: int, rng: np.random.Generator) -> tuple[int, int, int, int]:
         sizes = [int(min(h, w) * s) for s in self.scales]
         pairs = [(a, b) for i, a in enumerate(sizes) for j, b in enumerate(sizes) if abs(i - j) <= 1]
         ch, cw = pairs[rng.integers(len(pairs))]
         dy, dx = (h - ch) // 2, (w - cw) // 2
         top, left = [(0, 0), (0, 2 * dx), (2 * dy, 0), (2 * dy, 2 * dx), (dy, dx)][rng.integers(5)]
-        return _resize(x[..., top:top + ch, left:left + cw], self.crop)
+        return left, top, left + cw, top + ch
 
-    def _colour(self, x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+    def _colour_ops(self, rng: np.random.Generator) -> list:
+        ops = []
         if rng.random() < self.jitter_p:
             b, c, s, hue = self.jitter
-            ops = [(TF.adjust_brightness, rng.uniform(1 - b, 1 + b)), (TF.adjust_contrast, rng.uniform(1 - c, 1 + c)),
-                   (TF.adjust_saturation, rng.uniform(1 - s, 1 + s)), (TF.adjust_hue, rng.uniform(-hue, hue))]
-            for i in rng.permutation(4):
-                op, factor = ops[i]
-                x = op(x, float(factor))
+            jitters = [lambda im, f=rng.uniform(1 - b, 1 + b): ImageEnhance.Brightness(im).enhance(f),
+                       lambda im, f=rng.uniform(1 - c, 1 + c): ImageEnhance.Contrast(im).enhance(f),
+                       lambda im, f=rng.uniform(1 - s, 1 + s): ImageEnhance.Color(im).enhance(f),
+                       lambda im, f=rng.uniform(-hue, hue): _shift_hue(im, f)]
+            ops += [jitters[i] for i in rng.permutation(4)]
         if rng.random() < self.grayscale_p:
-            x = TF.rgb_to_grayscale(x, num_output_channels=3)
-        return x.clamp(0, 1)
+            ops.append(lambda im: im.convert("L").convert("RGB"))
+        return ops
 
     def __call__(self, frames: np.ndarray, rng: np.random.Generator) -> torch.Tensor:
-        x = self._multiscale_crop(resize_short(to_tensor(frames), self.short), rng)
-        if self.flip and rng.random() < 0.5:
-            x = x.flip(-1)
-        return normalize(self._colour(x, rng))
+        h, w = frames.shape[1:3]
+        scale = self.short / min(h, w)
+        size = (max(self.short, round(w * scale)), max(self.short, round(h * scale)))
+        box = self._crop_box(*size, rng)
+        flip = self.flip and rng.random() < 0.5
+        ops = self._colour_ops(rng)
+        out = []
+        for frame in frames:
+            im = Image.fromarray(frame)
+            if im.size != size:
+                im = im.resize(size, Image.Resampling.BILINEAR)
+            im = im.crop(box).resize((self.crop, self.crop), Image.Resampling.BILINEAR)
+            if flip:
+                im = im.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+            for op in ops:
+                im = op(im)
+            out.append(np.asarray(im))
+        return normalize(to_tensor(np.stack(out)))
+
+
+def _shift_hue(im: Image.Image, factor: float) -> Image.Image:
+    """Rotate the hue channel by ``factor`` of a turn (torchvision's adjust_hue on PIL images)."""
+    h, s, v = im.convert("HSV").split()
+    h = Image.fromarray(((np.asarray(h, dtype=np.int16) + int(factor * 255)) % 256).astype(np.uint8), "L")
+    return Image.merge("HSV", (h, s, v)).convert("RGB")

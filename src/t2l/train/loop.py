@@ -35,6 +35,7 @@ class TrainConfig:
     epochs: int = 50
     batch_size: int = 70  # per optimiser step, over all ranks and accumulation micro-steps
     lr: float = 5e-5
+    token_lr_scale: float = 1.0  # learning-rate multiplier of the temporal tokens (1: the reference)
     weight_decay: float = 0.2
     betas: tuple[float, float] = (0.9, 0.98)
     eps: float = 1e-8
@@ -102,7 +103,7 @@ class Trainer:
         self.steps_per_epoch = len(self.sampler) // (self.micro_batch * cfg.accumulation)
         if self.steps_per_epoch == 0:
             raise ValueError(f"{run.train.csv}: {len(rows)} clips are fewer than one batch of {cfg.batch_size}")
-        self.optimizer = adamw(model, cfg.lr, cfg.weight_decay, cfg.betas, cfg.eps)
+        self.optimizer = adamw(model, cfg.lr, cfg.weight_decay, cfg.betas, cfg.eps, cfg.token_lr_scale)
         self.scheduler = warmup_cosine(self.optimizer, cfg.epochs * self.steps_per_epoch, cfg.warmup)
         self.dtype = autocast_dtype(cfg.precision, d.device)
         self.scaler = torch.amp.GradScaler(enabled=self.dtype == torch.float16)

@@ -44,8 +44,8 @@ class SynthConfig:
     source_clips_per_class: dict[str, int] = field(default_factory=lambda: {"train": 24, "val": 8, "test": 8})
     target_clips_per_class: int = 8
     target_splits: int = 3
-    shape_radius: tuple[float, float] = (0.14, 0.24)
-    distractors: tuple[int, int] = (0, 2)
+    shape_radius: tuple[float, float] = (0.18, 0.28)
+    distractors: tuple[int, int] = (0, 1)
     noise_std: float = 2.0
     crf: int = 0
     images: int = 20000

@@ -1,0 +1,29 @@
+"""Extract one shard of a dataset's videos: ``python -m pipelines.shard DATASET INDEX SHARDS``.
+
+Run in the project directory (a subprocess per shard, so shards are separate processes on any
+task runner). Prints the shard's quarantine entries as one JSON line.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from t2l.frames.extract import ExtractConfig, extract_videos, split_paths
+from t2l.params import build, section
+
+SPLITS, FRAMES = Path("data/splits"), Path("data/frames")
+
+
+def main(argv: list[str]) -> None:
+    dataset, index, shards = argv[0], int(argv[1]), int(argv[2])
+    cfg = build(ExtractConfig, section("extract"), "extract")
+    root = Path(section("datasets")[dataset]["root"])
+    paths = split_paths(SPLITS / dataset)[index::shards]
+    quarantined = extract_videos(paths, root, FRAMES / dataset, cfg, desc=f"extract {dataset} {index + 1}/{shards}")
+    print(json.dumps(quarantined))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,1 @@
+"""A trained model as an MLflow pyfunc: videos + free-text class names in, top-k classes out."""

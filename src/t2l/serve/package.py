@@ -1,0 +1,78 @@
+"""Package a trained run directory (weights.pt + model.json) as the T2L pyfunc.
+
+Artifacts: the run's state dict, its model.json with the QuickGELU choice made explicit, and
+the CLIP weights the config points at — the file itself, or for an open_clip tag (e.g.
+``openai``) the state dict of the downloaded model — so the packaged model loads offline.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import tempfile
+import warnings
+from pathlib import Path
+
+import mlflow
+import torch
+
+from t2l.errors import UserError
+from t2l.fsio import read_json, write_json
+from t2l.model.backbone import create_clip
+from t2l.serve.pyfunc import CLIP, CONFIG, WEIGHTS
+from t2l.serve.signature import signature
+from t2l.train.stage import MODEL, WEIGHTS as WEIGHTS_FILE
+
+CODE = Path(__file__).with_name("model_code.py")
+# What the pyfunc imports besides t2l itself (which must be installed where the model is served).
+REQUIREMENTS = ("torch", "torchvision", "open_clip_torch", "decord", "numpy", "pandas", "pillow", "pyyaml",
+                "ffmpeg-python", "mlflow")
+
+
+def serving_config(evaluate: dict, top_k: int) -> dict:
+    """The pyfunc's model_config: evaluation preprocessing of params.yaml, raw videos through decord."""
+    return {"crop": evaluate.get("crop", 224), "resize_ratio": evaluate.get("resize_ratio", 256 / 224),
+            "decoder": "decord", "top_k": top_k}
+
+
+def requirements() -> list[str]:
+    return [f"{d}=={importlib.metadata.version(d).split('+')[0]}" for d in REQUIREMENTS]
+
+
+def _artifacts(run_dir: Path, tmp: Path) -> dict[str, str]:
+    fields = read_json(run_dir / MODEL)
+    pretrained = fields.get("pretrained")
+    if not pretrained:
+        raise UserError(f"{run_dir / MODEL}: the model has randomly initialised CLIP weights; nothing to package")
+    quick_gelu = fields.get("quick_gelu")
+    quick_gelu = pretrained == "openai" if quick_gelu is None else quick_gelu  # create_clip's rule, made explicit
+    clip = Path(pretrained)
+    if not clip.is_file():  # an open_clip tag: store the weights it downloads
+        clip = tmp / "clip.pt"
+        model = create_clip(fields["backbone"], pretrained, fields.get("cache_dir"), quick_gelu)
+        torch.save(model.state_dict(), clip)
+    write_json(tmp / MODEL, {**fields, "pretrained": None, "cache_dir": None, "quick_gelu": quick_gelu})
+    return {WEIGHTS: str(run_dir / WEIGHTS_FILE), CONFIG: str(tmp / MODEL), CLIP: str(clip)}
+
+
+# No input example: it would name a video file that exists only here. The signature is explicit.
+NO_EXAMPLE = ".*input example was not provided"
+
+
+def _options(run_dir: Path, config: dict, tmp: Path) -> dict:
+    return {"python_model": str(CODE), "artifacts": _artifacts(Path(run_dir), tmp), "model_config": config,
+            "signature": signature(config["top_k"]), "pip_requirements": requirements()}
+
+
+def log(run_dir: Path, config: dict, name: str = "model") -> mlflow.models.model.ModelInfo:
+    """Log the pyfunc into the active run."""
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", NO_EXAMPLE)
+        return mlflow.pyfunc.log_model(name=name, **_options(run_dir, config, Path(tmp)))
+
+
+def save(run_dir: Path, config: dict, path: Path) -> Path:
+    """Write the pyfunc to the directory ``path`` (which must not exist)."""
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", NO_EXAMPLE)
+        mlflow.pyfunc.save_model(path=str(path), **_options(run_dir, config, Path(tmp)))
+    return path

@@ -1,0 +1,92 @@
+"""Prefect in tests: a private PREFECT_HOME and analytics off (set before prefect is imported), a
+test server, and one run of the real retraining flow on a scratch DVC project of the tiny world
+(shared by the flow, tracking and serving tests through conftest's ``retrained`` fixture)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="t2l-prefect-home-"))
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ["DO_NOT_TRACK"] = "1"
+
+import pytest  # noqa: E402
+import yaml  # noqa: E402
+
+from conftest import BIN, REPO  # noqa: E402
+from fixtures_pipeline import small_params  # noqa: E402
+
+sys.path.insert(0, str(REPO))  # the `pipelines` package
+JOBS = ("zs-t2l", "zs-ttl")  # Fig. 3 compares these two
+PROTOCOLS = ["zero_shot"]
+MODEL = "t2l-t2l-tiny"  # register.name for the t2l-tiny backbone
+
+
+@dataclass(frozen=True)
+class Retrained:
+    project: Path
+    uri: str  # the project's MLflow store
+    state: Any  # the first flow run's final Prefect state
+
+
+def sh(*cmd: str, cwd: Path) -> str:
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, f"{' '.join(cmd)}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    return proc.stdout + proc.stderr
+
+
+def scratch_project(d: Path, **orchestrate) -> Path:
+    """A git + DVC project with the repository's dvc.yaml and code, and the tiny world's params."""
+    for name in ("dvc.yaml", ".dvcignore"):
+        shutil.copy(REPO / name, d / name)
+    for name in ("src", "pipelines"):
+        shutil.copytree(REPO / name, d / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    p = small_params()
+    p["jobs"] = {k: v for k, v in p["jobs"].items() if k in JOBS}
+    p["train"]["epochs"] = 1
+    p["orchestrate"].update(orchestrate)
+    (d / "params.yaml").write_text(yaml.safe_dump(p, sort_keys=False))
+    sh("git", "init", "-q", cwd=d)
+    sh("dvc", "init", "-q", cwd=d)
+    sh("dvc", "config", "core.analytics", "false", cwd=d)
+    sh("git", "add", "-A", cwd=d)
+    sh("git", "-c", "user.name=t2l", "-c", "user.email=t2l@localhost", "commit", "-qm", "scratch", cwd=d)
+    return d
+
+
+@contextmanager
+def server() -> Iterator[None]:
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@contextmanager
+def store(uri: str) -> Iterator[None]:
+    """MLFLOW_TRACKING_URI set to ``uri`` for the block only."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLFLOW_TRACKING_URI", uri)
+        yield
+
+
+def retrain(project: Path, uri: str):
+    from pipelines.retrain import retrain as flow
+
+    with store(uri):
+        return flow(str(project), protocols=PROTOCOLS, return_state=True)
+
+
+def retrain_once(d: Path) -> Retrained:
+    project = scratch_project(d, retries=1, retry_delay_s=0, extract_shards=2)
+    uri = f"sqlite:///{project}/mlflow/mlflow.db"
+    return Retrained(project, uri, retrain(project, uri))

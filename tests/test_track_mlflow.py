@@ -1,0 +1,175 @@
+"""The MLflow store after the retraining flow: parent and nested runs, names, artifacts, registry, gate."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import fixtures_prefect  # noqa: F401  (Prefect settings before prefect is imported)
+import pytest
+import yaml
+from mlflow.artifacts import download_artifacts
+from mlflow.tracking import MlflowClient
+
+from fixtures_prefect import MODEL, store
+from t2l.fsio import read_json, write_json
+from t2l.params import build
+from t2l.track import registry
+from t2l.track.lineage import sha256
+from t2l.track.names import flat_params, metric_groups
+from t2l.track.registry import RegisterConfig, decide, variant_metrics
+
+GATE = "zero_shot/synthetic_target/top1_mean"
+
+
+@pytest.fixture(scope="module")
+def client(retrained):
+    return MlflowClient(retrained.uri, retrained.uri)
+
+
+@pytest.fixture(scope="module")
+def tracked(retrained):
+    return read_json(retrained.project / "mlflow/track.json")
+
+
+@pytest.fixture(scope="module")
+def nested(client, tracked):
+    parent = client.get_run(tracked["parent_run_id"])
+    runs = client.search_runs([parent.info.experiment_id], f"tags.`mlflow.parentRunId` = '{parent.info.run_id}'")
+    return {r.info.run_name: r for r in runs}
+
+
+def artifacts(client, run_id, path=None) -> set[str]:
+    found = set()
+    for a in client.list_artifacts(run_id, path):
+        found |= artifacts(client, run_id, a.path) if a.is_dir else {a.path}
+    return found
+
+
+def test_the_parent_run_holds_all_params_lineage_and_figures(retrained, client, tracked):
+    project = retrained.project
+    parent = client.get_run(tracked["parent_run_id"])
+    params = parent.data.params
+    expected = flat_params(yaml.safe_load((project / "params.yaml").read_text()))
+    assert {k: params.get(k) for k in expected} == expected  # all of params.yaml
+    assert params["train.lr"] == "0.005" and params["jobs.zs-t2l.model"] == "t2l"
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True).stdout.strip()
+    assert parent.data.tags["mlflow.source.git.commit"] == head
+    test1 = project / "data/splits/synthetic_target/test1.csv"
+    assert params["lineage.dataset.synthetic_target.test1.csv.sha256"] == sha256(test1)
+    assert {"lineage.dvc_lock.sha256", "lineage.dataset.synthetic_source.sha256", "lineage.protocol.zero_shot.sha256",
+            "lineage.dvc.data/raw/synthetic", "lineage.dvc.data/frames"} <= set(params)
+    assert {"pretrain/caption_accuracy", "pretrain/steps"} <= set(parent.data.metrics)
+    assert {"figures/fig3_tsne_frames.png", "figures/fig4_attention_t2l.png", "figures/fig4_attention_vanilla.png",
+            "params.yaml", "dvc.lock", "metrics/zero_shot.json",
+            "descriptions/synthetic_target.json"} <= artifacts(client, parent.info.run_id)
+
+
+def test_every_model_gets_the_same_metric_names_and_a_model_tag(client, tracked, nested):
+    metrics = read_json(client.download_artifacts(tracked["parent_run_id"], "metrics/zero_shot.json"))
+    names = None
+    for model in ("t2l", "ttl", "vanilla"):
+        run = nested[f"zero_shot/synthetic_target/{model}"]
+        assert run.data.tags["model"] == model and run.data.tags["protocol"] == "zero_shot"
+        assert run.data.metrics[GATE] == pytest.approx(metrics[model]["synthetic_target"]["top1_mean"])
+        assert names is None or set(run.data.metrics) == names  # comparable side by side
+        names = set(run.data.metrics)
+        assert run.data.params["backbone"] == "t2l-tiny"
+        assert {"per_class/main/synthetic_target_test1.per_class.csv", "confusion/main/synthetic_target_test1.png",
+                "confusion/main/synthetic_target_test2.png"} <= artifacts(client, run.info.run_id)
+    assert {"zero_shot/synthetic_target/top1_std", "zero_shot/synthetic_target/within_pair_mean",
+            "zero_shot/synthetic_target/splits/synthetic_target/test1/top1"} <= names
+    assert nested["zero_shot/synthetic_target/vanilla"].data.params["trainable_parameters"] == "0"
+    assert int(nested["zero_shot/synthetic_target/t2l"].data.params["trainable_parameters"]) > 0
+    assert "zero_shot/source_val/top1" in nested["zero_shot/source_val/t2l"].data.metrics
+
+
+def test_training_runs_log_curves_and_per_epoch_metrics(client, nested):
+    run = nested["train/zs-t2l/main"]
+    assert run.data.tags["kind"] == "train" and run.data.tags["model"] == "t2l"
+    assert [m.step for m in client.get_metric_history(run.info.run_id, "train/loss")] == [0]  # one epoch
+    assert {"train/tfd", "train/val_top1", "train/selected_val_top1"} <= set(run.data.metrics)
+    assert {"curves.png", "history.csv", "train.json", "model.json"} <= artifacts(client, run.info.run_id)
+
+
+def test_metric_names_follow_the_metrics_json_below_the_variant():
+    b2n = {"t2l": {"hmdb51": {"base_top1": 0.8, "novel_top1": 0.5, "hm": 0.61, "seeds": {"seed0": {"hm": 0.6}}}},
+           "notes": {"std": "..."}}
+    few = {"t2l": {"ucf101": {"k2": {"top1_mean": 0.4, "top1_std": 0.0, "seeds": {"seed0": 0.4}}}}}
+    rob = {"t2l": {"ucf101": {"clean_top1": 0.7, "blur": {"s2": {"top1": 0.6, "relative_drop": 0.14}}}}}
+    assert list(metric_groups("base2novel", b2n)) == [("t2l", "hmdb51", {
+        "base2novel/hmdb51/base_top1": 0.8, "base2novel/hmdb51/novel_top1": 0.5, "base2novel/hmdb51/hm": 0.61,
+        "base2novel/hmdb51/seeds/seed0/hm": 0.6})]
+    assert "few_shot/ucf101/k2/top1_mean" in next(metric_groups("few_shot", few))[2]
+    assert "robustness/ucf101/blur/s2/relative_drop" in next(metric_groups("robustness", rob))[2]
+
+
+def test_the_model_is_registered_as_a_self_contained_pyfunc_with_aliases(retrained, client, tmp_path):
+    champion = client.get_model_version_by_alias(MODEL, "champion")
+    assert client.get_model_version_by_alias(MODEL, "challenger").version == champion.version
+    assert champion.tags["promotion"] == "promoted" and champion.tags["promotion_reason"] == "no champion yet"
+    uri = f"models:/{MODEL}@champion"
+    model_dir = Path(download_artifacts(uri, dst_path=str(tmp_path), tracking_uri=retrained.uri))
+    files = {p.relative_to(model_dir).as_posix() for p in model_dir.rglob("*") if p.is_file()}
+    assert {"MLmodel", "artifacts/weights.pt", "artifacts/model.json", "artifacts/clip.pt"} <= files
+    assert not any(f.endswith((".pkl", ".pickle", ".cloudpickle")) for f in files)  # models from code
+    run_dir = retrained.project / "models/zero_shot/zs-t2l/main"
+    assert sha256(model_dir / "artifacts/weights.pt") == sha256(run_dir / "weights.pt")
+    assert sha256(model_dir / "artifacts/clip.pt") == sha256(retrained.project / "models/pretrain/clip.pt")
+    mlmodel = yaml.safe_load((model_dir / "MLmodel").read_text())
+    inputs = yaml.safe_load(mlmodel["signature"]["inputs"])
+    assert [(c["name"], c["type"]) for c in inputs] == [("video", "string"), ("classes", "array")]
+
+
+def fake_execution(client, tracked_dir, score: float) -> str:
+    """A pipeline execution in the store whose t2l model scores ``score`` on the gate metric."""
+    experiment = client.get_experiment_by_name("t2l").experiment_id
+    parent = client.create_run(experiment, run_name="pipeline (test)").info.run_id
+    child = {"mlflow.parentRunId": parent}
+    train = client.create_run(experiment, run_name="train/zs-t2l/main", tags={**child, "kind": "train", "model": "t2l"})
+    ev = client.create_run(experiment, run_name="zero_shot/synthetic_target/t2l",
+                           tags={**child, "kind": "evaluate", "model": "t2l"})
+    client.log_metric(ev.info.run_id, GATE, score)
+    path = tracked_dir / f"track-{parent}.json"
+    write_json(path, {"experiment_id": experiment, "parent_run_id": parent,
+                      "runs": {"train/zs-t2l/main": train.info.run_id}})
+    return path
+
+
+def test_the_promotion_gate_promotes_only_a_better_challenger(retrained, client, tmp_path, monkeypatch):
+    project = retrained.project
+    monkeypatch.chdir(project)  # stages run at the project root
+    cfg = build(RegisterConfig, yaml.safe_load((project / "params.yaml").read_text())["register"], "register")
+    champion = client.get_model_version_by_alias(MODEL, "champion")
+    best = variant_metrics(client, champion.tags["parent_run_id"], "t2l")[GATE]
+
+    def register(score):
+        with store(retrained.uri):
+            return registry.run(cfg, project / "params.yaml", fake_execution(client, tmp_path, score),
+                                project / "models", tmp_path / "register.json")
+
+    worse = register(best - 0.1)
+    assert not worse["promoted"] and worse["reason"].startswith(f"worse on {GATE}")
+    assert client.get_model_version_by_alias(MODEL, "champion").version == champion.version  # untouched
+    rejected = client.get_model_version_by_alias(MODEL, "challenger")
+    assert int(rejected.version) == worse["version"] and rejected.tags["promotion"] == "rejected"
+    assert rejected.tags["promotion_reason"] == worse["reason"]
+
+    better = register(best + 0.1)
+    assert better["promoted"] and better["reason"].startswith(f"better on {GATE}")
+    now = client.get_model_version_by_alias(MODEL, "champion")
+    assert int(now.version) == better["version"]
+    assert client.get_model_version_by_alias(MODEL, "challenger").version == now.version
+    assert now.tags["promotion"] == "promoted" and f"(champion v{champion.version})" in now.tags["promotion_reason"]
+
+
+@pytest.mark.parametrize("new, old, gate, promote, reason", [
+    ({"a": 0.5}, {"a": 0.5}, {"a": "max"}, False, "does not beat the champion: equal on a"),
+    ({"a": 0.4}, {"a": 0.5}, {"a": "min"}, True, "better on a"),
+    ({"a": 0.6, "b": 0.1}, {"a": 0.5, "b": 0.2}, {"a": "max", "b": "max"}, False, "worse on b"),
+    ({"b": 0.1}, {"a": 0.5}, {"a": "max"}, False, "challenger lacks gate metric(s) a"),
+    ({"a": 0.1}, None, {"a": "max"}, True, "no champion yet"),
+])
+def test_decisions(new, old, gate, promote, reason):
+    decision = decide(new, old, gate)
+    assert decision.promote is promote and decision.reason.startswith(reason)
