@@ -50,9 +50,10 @@ def test_the_parent_run_holds_all_params_lineage_and_figures(retrained, client, 
     project = retrained.project
     parent = client.get_run(tracked["parent_run_id"])
     params = parent.data.params
-    expected = flat_params(yaml.safe_load((project / "params.yaml").read_text()))
+    raw = yaml.safe_load((project / "params.yaml").read_text())
+    expected = flat_params(raw)
     assert {k: params.get(k) for k in expected} == expected  # all of params.yaml
-    assert params["train.lr"] == "0.005" and params["jobs.zs-t2l.model"] == "t2l"
+    assert params["train.lr"] == str(raw["train"]["lr"]) and params["jobs.zs-t2l.model"] == "t2l"
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True).stdout.strip()
     assert parent.data.tags["mlflow.source.git.commit"] == head
     test1 = project / "data/splits/synthetic_target/test1.csv"

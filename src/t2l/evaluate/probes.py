@@ -11,6 +11,8 @@ from t2l.evaluate.metrics import summary
 from t2l.frames.dataset import FrameSource, VideoClipDataset
 from t2l.frames.transforms import EvalTransform
 
+PROBE = "probe_"  # prefix of the probe rows in zero_shot metrics; they score the first baseline's backbone
+
 EPOCHS, LR, WEIGHT_DECAY = 300, 1e-2, 1e-3
 
 
@@ -50,7 +52,7 @@ def probe_ceilings(model, run: Run, frames_root, decoder: str, crop: int, resize
     xva, yva = frame_features(model, run.val.rows(), source, crop, resize_ratio, batch, workers)
     names = run.val.class_names()
     out = {}
-    for name, view in (("probe_frame_average", lambda x: x.mean(1)), ("probe_concatenated", lambda x: x.flatten(1))):
+    for name, view in ((f"{PROBE}frame_average", lambda x: x.mean(1)), (f"{PROBE}concatenated", lambda x: x.flatten(1))):
         with torch.enable_grad():
             logits = fit_predict(view(xtr), ytr, view(xva), len(names))
         out[name] = {"source_val": summary(logits, yva.numpy(), names)}

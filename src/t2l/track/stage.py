@@ -25,6 +25,7 @@ import pandas as pd
 import torch
 
 from t2l.data.protocols.reader import read_runs
+from t2l.evaluate.probes import PROBE
 from t2l.evaluate.stage import ROBUSTNESS, EvaluateConfig
 from t2l.frames.dataset import FrameSource
 from t2l.frames.transforms import EvalTransform
@@ -102,7 +103,11 @@ class Tracker:
                      if job.protocol == TRAINED_ON.get(protocol, protocol) and job.model == model), None)
 
     def model_fields(self, protocol: str, model: str) -> dict:
-        """The config ``model`` was trained with for ``protocol``, else the untrained preset's."""
+        """The config ``model`` was trained with for ``protocol``, else the untrained preset's.
+
+        Linear-probe rows score the frozen backbone of the first evaluation baseline."""
+        if model.startswith(PROBE):
+            model = ((self.params.get("evaluate") or {}).get("baselines") or ["vanilla"])[0]
         run_dir = self.trained_dir(protocol, model)
         return read_json(run_dir / MODEL) if run_dir else asdict(variant(model, **(self.params.get("model") or {})))
 
