@@ -17,6 +17,7 @@ from t2l.frames.ffmpeg_io import write_video
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+os.environ.setdefault("DVC_NO_ANALYTICS", "1")  # the dvc processes tests start send nothing home
 
 TINY_WORLD = SynthConfig(
     seed=3, size=32, fps=8, frames=(8, 14), source_shapes=("square", "star"), target_shapes=("heart",),

@@ -1,6 +1,10 @@
 """Vanilla CLIP (frame average), T2L and ViFi-CLIP (full fine-tune) side by side in one process:
 GFLOPs per clip, parameters, inference clips/s, training step time and peak memory, as ratios to
-vanilla CLIP (inference) and to ViFi-CLIP (training)."""
+vanilla CLIP (inference) and to ViFi-CLIP (training).
+
+Timings are interleaved (one call of each variant per round, medians over rounds), so warm-up
+and drift of the machine fall on every variant alike; peak memory is measured last, because its
+CPU sampler changes how malloc serves the rest of the process."""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from t2l.model.text import ClassPrompts
 from t2l.train.optim import adamw
 
 VARIANTS = ("vanilla", "t2l", "vifi")
+TRAINED = ("t2l", "vifi")  # vanilla CLIP has nothing to train
 
 
 @dataclass(frozen=True)
@@ -35,34 +40,44 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _timed(fn, iterations: int, warmup: int, device) -> float:
-    """Median seconds per call after ``warmup`` calls."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(iterations):
-        _sync(device)
-        start = time.perf_counter()
-        fn()
-        _sync(device)
-        times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2]
+def interleaved(calls: dict, iterations: int, warmup: int, device: torch.device) -> dict[str, float]:
+    """Median seconds per call of each of ``calls``, timed round-robin after ``warmup`` rounds."""
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    for round_ in range(warmup + iterations):
+        for name, fn in calls.items():
+            _sync(device)
+            start = time.perf_counter()
+            fn()
+            _sync(device)
+            if round_ >= warmup:
+                times[name].append(time.perf_counter() - start)
+    return {name: sorted(t)[len(t) // 2] for name, t in times.items()}
 
 
-def measure(name: str, b: ModelBench, device: torch.device) -> dict:
+def _model(name: str, b: ModelBench, device: torch.device):
     torch.manual_seed(0)
     model = build(variant(name, backbone=b.backbone, frames=b.frames)).to(device)
-    size = model.clip.visual.image_size
-    video = torch.randn(b.batch, b.frames, 3, *size, device=device)
-    row = {"variant": name, **{f"params_{k}": v for k, v in parameter_counts(model).items() if k in ("trainable", "total")},
-           "gflops_per_clip": video_gflops(model, b.frames)}
+    video = torch.randn(b.batch, b.frames, 3, *model.clip.visual.image_size, device=device)
+    return model, video
+
+
+def describe(model) -> dict:
+    counts = parameter_counts(model)
+    return {"params_trainable": counts["trainable"], "params_total": counts["total"],
+            "gflops_per_clip": video_gflops(model, model.cfg.frames)}
+
+
+def inference_call(model, video):
     model.eval()
-    with torch.no_grad():
-        seconds = _timed(lambda: model.pool(model.encode_frames(video)), b.iterations, b.warmup, device)
-    row["inference_clips_per_s"] = b.batch / seconds
-    row["inference_ms_per_clip"] = 1000 * seconds / b.batch
-    if not any(p.requires_grad for p in model.parameters()):
-        return row  # vanilla CLIP has nothing to train
+
+    @torch.no_grad()
+    def call():
+        model.pool(model.encode_frames(video))
+    return call
+
+
+def train_step(model, video, b: ModelBench, device: torch.device):
+    """A closure doing one training step of ``model`` with a fresh optimiser."""
     prompts = ClassPrompts.from_names([f"class {i}" for i in range(b.classes)], tokenizer_for(model.cfg)).to(device)
     labels = torch.arange(b.batch, device=device) % b.classes
     optimizer = adamw(model, 1e-5, 0.2)
@@ -76,15 +91,31 @@ def measure(name: str, b: ModelBench, device: torch.device) -> dict:
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+    return step
 
+
+def training_memory(name: str, b: ModelBench, device: torch.device) -> float:
+    """Peak MB of the first two steps of a fresh model: activations, gradients, optimiser state."""
+    model, video = _model(name, b, device)
+    step = train_step(model, video, b, device)
     with peak_memory(device) as mem:
-        seconds = _timed(step, b.iterations, b.warmup, device)
-    row.update(train_step_s=seconds, train_clips_per_s=b.batch / seconds, train_peak_mb=mem["peak_mb"])
-    return row
+        step()
+        step()
+        _sync(device)
+    return mem["peak_mb"]
 
 
 def run(b: ModelBench, device: torch.device) -> dict:
-    rows = {name: measure(name, b, device) for name in VARIANTS}
+    built = {name: _model(name, b, device) for name in VARIANTS}
+    rows = {name: {"variant": name, **describe(m)} for name, (m, _) in built.items()}
+    infer = interleaved({n: inference_call(m, v) for n, (m, v) in built.items()}, b.iterations, b.warmup, device)
+    train = interleaved({n: train_step(*built[n], b, device) for n in TRAINED}, b.iterations, b.warmup, device)
+    del built
+    for name, seconds in infer.items():
+        rows[name].update(inference_clips_per_s=b.batch / seconds, inference_ms_per_clip=1000 * seconds / b.batch)
+    for name, seconds in train.items():
+        rows[name].update(train_step_s=seconds, train_clips_per_s=b.batch / seconds,
+                          train_peak_mb=training_memory(name, b, device))
     base, vifi, t2l = rows["vanilla"], rows["vifi"], rows["t2l"]
     ratios = {
         "t2l_vs_clip_flops": t2l["gflops_per_clip"] / base["gflops_per_clip"],

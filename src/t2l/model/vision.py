@@ -32,17 +32,17 @@ def attention_weights(attn: nn.MultiheadAttention, h: torch.Tensor) -> torch.Ten
 def block_forward(block, x: torch.Tensor, frames: int, tokens: torch.Tensor | None, adapter: nn.Module | None,
                   maps: dict | None = None) -> torch.Tensor:
     """One ViT block on ``x`` (B*T, N+1, D); ``tokens`` (T, D) are the layer's temporal tokens."""
-    h = block.ln_1(x)
     if tokens is None:
+        h = block.ln_1(x)
         x = x + block.ls_1(block.attention(h))
     else:
         bt, _, d = x.shape
         tok = tokens.unsqueeze(0) + x.mean(dim=1).view(bt // frames, frames, d)  # (B, T, D)
         tok_in = block.ln_1(tok)
         tok = block.attn(tok_in, tok_in, tok_in, need_weights=False)[0]
-        tok_flat = tok.reshape(bt, 1, d)
-        h = torch.cat([h, block.ln_1(tok_flat)], dim=1)
-        x = (torch.cat([x, tok_flat], dim=1) + block.ls_1(block.attention(h)))[:, :-1]
+        x = torch.cat([x, tok.reshape(bt, 1, d)], dim=1)  # ln_1 is per token: one pass over N+2
+        h = block.ln_1(x)
+        x = (x + block.ls_1(block.attention(h)))[:, :-1]
         if maps is not None:
             maps["temporal"].append(attention_weights(block.attn, tok_in))
     if maps is not None:
