@@ -7,7 +7,7 @@ from conftest import run_t2l
 
 def test_report_renders_the_metrics_files(tmp_path):
     zs = {"t2l": {"source_val": {"top1": 0.25}, "ucf": {"top1_mean": 0.5, "top1_std": 0.1, "within_pair_mean": 0.6,
-                                                        "reversal_change_mean": 0.012}},
+                                                        "reversal_change_mean": 0.012, "logit_std_mean": 0.0071}},
           "vanilla": {"source_val": {"top1": 0.125}, "ucf": {"top1_mean": 0.375, "top1_std": 0.0}},
           "probe_concatenated": {"source_val": {"top1": 0.3}}, "notes": {"std": "sample"}}
     robust = {"t2l": {"ucf": {"clean_top1": 0.5, "blur": {"s1": {"top1": 0.4, "relative_drop": 0.2}},
@@ -16,7 +16,7 @@ def test_report_renders_the_metrics_files(tmp_path):
     (tmp_path / "robustness.json").write_text(json.dumps(robust))
     out = run_t2l("report", "--metrics", str(tmp_path)).stdout
     lines = out.splitlines()
-    assert lines[2].startswith("| vanilla CLIP (frame average) | 12.5 | 37.5 ± 0.0 | – | – |")
-    assert "| T2L (TTL + TFD) | 25.0 | 50.0 ± 10.0 | 60.0 | 1.2e-02 |" in out
+    assert lines[2].startswith("| vanilla CLIP (frame average) | 12.5 | 37.5 ± 0.0 | – | – | – |")
+    assert "| T2L (TTL + TFD) | 25.0 | 50.0 ± 10.0 | 60.0 | 1.2e-02 | 0.007 |" in out
     assert "| linear probe, concatenated frames (ceiling) | 30.0 | – | – | – |" in out
     assert "| robustness | T2L (TTL + TFD) | ucf | clean 50.0, mean relative drop 50.0 %, worst reverse s1 (10.0) |" in out

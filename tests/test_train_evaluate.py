@@ -113,6 +113,7 @@ def test_evaluation_scores_every_video_the_split_lists(trained):
     assert metrics["vanilla"]["synthetic_target"]["within_pair_mean"] == 0.5  # frame averaging cannot tell
     assert metrics["vanilla"]["synthetic_target"]["reversal_change_mean"] < 1e-5
     assert metrics["t2l"]["synthetic_target"]["reversal_change_mean"] > 1e-5
+    assert metrics["vanilla"]["synthetic_target"]["logit_std_mean"] > 0.1  # untrained CLIP does not predict uniformly
     per_class = pd.read_csv(trained / "reports/zero_shot/t2l/main/synthetic_target_test1.per_class.csv")
     assert per_class["videos"].sum() == len(pd.read_csv(run.eval[0].csv))
 

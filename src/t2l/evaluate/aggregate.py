@@ -11,7 +11,7 @@ from t2l.evaluate.metrics import harmonic_mean, mean_std
 STD_NOTE = "std is the sample standard deviation (ddof=1) over splits or seeds"
 
 
-def _stats(results: list[dict], keys=("top1", "top5", "within_pair", "reversal_change")) -> dict:
+def _stats(results: list[dict], keys=("top1", "top5", "within_pair", "reversal_change", "logit_std")) -> dict:
     out = {}
     for key in keys:
         values = [r[key] for r in results if r.get(key) is not None]

@@ -41,7 +41,8 @@ def within_pair(logits: np.ndarray, labels: np.ndarray, names: list[str]) -> flo
 
 
 def summary(logits: np.ndarray, labels: np.ndarray, names: list[str]) -> dict:
-    out = {"top1": topk(logits, labels, 1), "top5": topk(logits, labels, 5), "videos": int(len(labels))}
+    out = {"top1": topk(logits, labels, 1), "top5": topk(logits, labels, 5), "videos": int(len(labels)),
+           "logit_std": float(np.asarray(logits).std(axis=1).mean())}  # ~0: the model predicts uniformly (collapse)
     pair = within_pair(logits, labels, names)
     if pair is not None:
         out["within_pair"] = pair

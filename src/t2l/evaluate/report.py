@@ -25,7 +25,8 @@ def _ordered(metrics: dict) -> list[str]:
 def zero_shot(metrics: dict) -> str:
     groups = sorted({g for m in _ordered(metrics) for g in metrics[m] if g != "source_val"})
     head = ["model", "source val top-1", *[f"{g} top-1 (mean ± std)" for g in groups],
-            *[f"{g} within-pair" for g in groups], *[f"{g} reversal change" for g in groups]]
+            *[f"{g} within-pair" for g in groups], *[f"{g} reversal change" for g in groups],
+            *[f"{g} logit std" for g in groups]]
     rows = []
     for m in _ordered(metrics):
         val = metrics[m].get("source_val", {})
@@ -33,7 +34,8 @@ def zero_shot(metrics: dict) -> str:
         rows.append([LABELS.get(m, m), pct(val.get("top1")),
                      *[f"{pct(t.get('top1_mean'))} ± {pct(t.get('top1_std'))}" if t else "–" for t in target],
                      *[pct(t.get("within_pair_mean")) for t in target],
-                     *[f"{t['reversal_change_mean']:.1e}" if "reversal_change_mean" in t else "–" for t in target]])
+                     *[f"{t['reversal_change_mean']:.1e}" if "reversal_change_mean" in t else "–" for t in target],
+                     *[f"{t['logit_std_mean']:.3f}" if "logit_std_mean" in t else "–" for t in target]])
     return _table(head, rows)
 
 
