@@ -3,12 +3,15 @@ training and evaluation tests, with a params.yaml derived from the repository's.
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import torch
 import yaml
 
-from conftest import REPO, run_t2l
+from conftest import BIN, REPO, run_t2l
 from t2l.model.backbone import create_clip
 from t2l.params import as_dict
 from conftest import TINY_WORLD
@@ -28,6 +31,29 @@ def small_params() -> dict:
     p["evaluate"].update(batch_size=3, workers=0)
     p["evaluate"]["robustness"]["perturbations"] = {"reverse": [1], "gaussian_noise": [2]}
     return p
+
+
+def sh(*cmd: str, cwd: Path, env: dict | None = None) -> str:
+    """Run ``cmd`` with this environment's executables first on PATH; its output, or fail with it."""
+    full = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", **(env or {})}
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=full)
+    assert proc.returncode == 0, f"{' '.join(cmd)}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    return proc.stdout + proc.stderr
+
+
+def scratch_project(d: Path, params: dict) -> Path:
+    """A committed git + DVC project with the repository's dvc.yaml and code, and ``params``."""
+    for name in ("dvc.yaml", ".dvcignore"):
+        shutil.copy(REPO / name, d / name)
+    for name in ("src", "pipelines"):
+        shutil.copytree(REPO / name, d / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    (d / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    sh("git", "init", "-q", cwd=d)
+    sh("dvc", "init", "-q", cwd=d)
+    sh("dvc", "config", "core.analytics", "false", cwd=d)
+    sh("git", "add", "-A", cwd=d)
+    sh("git", "-c", "user.name=t2l", "-c", "user.email=t2l@localhost", "commit", "-qm", "scratch", cwd=d)
+    return d
 
 
 def make_workspace(workspace: Path) -> Path:

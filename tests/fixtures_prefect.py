@@ -5,8 +5,6 @@ test server, and one run of the real retraining flow on a scratch DVC project of
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import sys
 import tempfile
 from contextlib import contextmanager
@@ -19,10 +17,9 @@ os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ["DO_NOT_TRACK"] = "1"
 
 import pytest  # noqa: E402
-import yaml  # noqa: E402
 
-from conftest import BIN, REPO  # noqa: E402
-from fixtures_pipeline import small_params  # noqa: E402
+from conftest import REPO  # noqa: E402
+from fixtures_pipeline import scratch_project as pipeline_project, sh, small_params  # noqa: E402, F401
 
 sys.path.insert(0, str(REPO))  # the `pipelines` package
 JOBS = ("zs-t2l", "zs-ttl")  # Fig. 3 compares these two
@@ -37,30 +34,13 @@ class Retrained:
     state: Any  # the first flow run's final Prefect state
 
 
-def sh(*cmd: str, cwd: Path) -> str:
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env)
-    assert proc.returncode == 0, f"{' '.join(cmd)}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-    return proc.stdout + proc.stderr
-
-
 def scratch_project(d: Path, **orchestrate) -> Path:
-    """A git + DVC project with the repository's dvc.yaml and code, and the tiny world's params."""
-    for name in ("dvc.yaml", ".dvcignore"):
-        shutil.copy(REPO / name, d / name)
-    for name in ("src", "pipelines"):
-        shutil.copytree(REPO / name, d / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    """The tiny world's scratch project with only the JOBS, one epoch, and ``orchestrate`` settings."""
     p = small_params()
     p["jobs"] = {k: v for k, v in p["jobs"].items() if k in JOBS}
     p["train"]["epochs"] = 1
     p["orchestrate"].update(orchestrate)
-    (d / "params.yaml").write_text(yaml.safe_dump(p, sort_keys=False))
-    sh("git", "init", "-q", cwd=d)
-    sh("dvc", "init", "-q", cwd=d)
-    sh("dvc", "config", "core.analytics", "false", cwd=d)
-    sh("git", "add", "-A", cwd=d)
-    sh("git", "-c", "user.name=t2l", "-c", "user.email=t2l@localhost", "commit", "-qm", "scratch", cwd=d)
-    return d
+    return pipeline_project(d, p)
 
 
 @contextmanager

@@ -1,37 +1,21 @@
 """``dvc repro`` of the real dvc.yaml on a tiny world, in a scratch copy of the project."""
 
 import json
-import os
-import shutil
-import subprocess
 
 import pandas as pd
 import pytest
 import yaml
 
-from conftest import BIN, REPO
-from fixtures_pipeline import small_params
+from fixtures_pipeline import scratch_project, sh as run, small_params
 
 
 def sh(*cmd, cwd):
-    env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}",
-           "MLFLOW_TRACKING_URI": f"sqlite:///{cwd}/mlflow/mlflow.db"}  # the store stays in the scratch copy
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env)
-    assert proc.returncode == 0, f"{' '.join(cmd)}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-    return proc.stdout + proc.stderr
+    return run(*cmd, cwd=cwd, env={"MLFLOW_TRACKING_URI": f"sqlite:///{cwd}/mlflow/mlflow.db"})  # store in the copy
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    d = tmp_path_factory.mktemp("project")
-    for name in ("dvc.yaml", ".dvcignore"):
-        shutil.copy(REPO / name, d / name)
-    shutil.copytree(REPO / "src", d / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    (d / "params.yaml").write_text(yaml.safe_dump(small_params(), sort_keys=False))
-    sh("git", "init", "-q", cwd=d)
-    sh("dvc", "init", "-q", cwd=d)
-    sh("dvc", "config", "core.analytics", "false", cwd=d)
-    return d
+    return scratch_project(tmp_path_factory.mktemp("project"), small_params())
 
 
 def test_repro_runs_every_stage_then_is_up_to_date(project):

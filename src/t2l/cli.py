@@ -231,7 +231,7 @@ def predict(videos: list[Path] = typer.Argument(..., help="Video files to classi
 
     cfg = build(RegisterConfig, section("register", params), "register")
     if model is None:
-        model = f"models:/{cfg.name.format(backbone=section('model', params)['backbone'])}@champion"
+        model = f"models:/{cfg.model_name(section('model', params)['backbone'])}@champion"
     with open_model(model, serving_config(section("evaluate", params), cfg.top_k)) as loaded:
         _print(run_predict(loaded, videos, parse_classes(classes), top_k))
 

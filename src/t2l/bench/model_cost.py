@@ -17,8 +17,8 @@ from t2l.bench.memory import peak_memory
 from t2l.model.config import variant
 from t2l.model.factory import build, tokenizer_for
 from t2l.model.info import parameter_counts, video_gflops
-from t2l.model.losses import cross_entropy_loss, tfd_loss
 from t2l.model.text import ClassPrompts
+from t2l.train.loop import objective
 from t2l.train.optim import adamw
 
 VARIANTS = ("vanilla", "t2l", "vifi")
@@ -54,7 +54,8 @@ def interleaved(calls: dict, iterations: int, warmup: int, device: torch.device)
     return {name: sorted(t)[len(t) // 2] for name, t in times.items()}
 
 
-def _model(name: str, b: ModelBench, device: torch.device):
+def build_model(name: str, b: ModelBench, device: torch.device):
+    """Variant ``name`` at the bench's backbone and frames, and a random batch of clips for it."""
     torch.manual_seed(0)
     model = build(variant(name, backbone=b.backbone, frames=b.frames)).to(device)
     video = torch.randn(b.batch, b.frames, 3, *model.clip.visual.image_size, device=device)
@@ -76,18 +77,15 @@ def inference_call(model, video):
     return call
 
 
-def train_step(model, video, b: ModelBench, device: torch.device):
-    """A closure doing one training step of ``model`` with a fresh optimiser."""
+def train_step(model, video, b: ModelBench, device: torch.device, lr: float = 1e-5):
+    """A closure doing one training step of ``model`` (the trainer's objective) with a fresh optimiser."""
     prompts = ClassPrompts.from_names([f"class {i}" for i in range(b.classes)], tokenizer_for(model.cfg)).to(device)
     labels = torch.arange(b.batch, device=device) % b.classes
-    optimizer = adamw(model, 1e-5, 0.2)
+    optimizer = adamw(model, lr, 0.2)
     model.train()
 
     def step():
-        frames, classes = model(video, prompts)
-        loss = cross_entropy_loss(model.logits(model.pool(frames), classes), labels)
-        if model.cfg.tfd_weight:
-            loss = loss + tfd_loss(frames)
+        loss, _ = objective(model, *model(video, prompts), labels)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -96,7 +94,7 @@ def train_step(model, video, b: ModelBench, device: torch.device):
 
 def training_memory(name: str, b: ModelBench, device: torch.device) -> float:
     """Peak MB of the first two steps of a fresh model: activations, gradients, optimiser state."""
-    model, video = _model(name, b, device)
+    model, video = build_model(name, b, device)
     step = train_step(model, video, b, device)
     with peak_memory(device) as mem:
         step()
@@ -106,7 +104,7 @@ def training_memory(name: str, b: ModelBench, device: torch.device) -> float:
 
 
 def run(b: ModelBench, device: torch.device) -> dict:
-    built = {name: _model(name, b, device) for name in VARIANTS}
+    built = {name: build_model(name, b, device) for name in VARIANTS}
     rows = {name: {"variant": name, **describe(m)} for name, (m, _) in built.items()}
     infer = interleaved({n: inference_call(m, v) for n, (m, v) in built.items()}, b.iterations, b.warmup, device)
     train = interleaved({n: train_step(*built[n], b, device) for n in TRAINED}, b.iterations, b.warmup, device)

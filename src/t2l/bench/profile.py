@@ -5,28 +5,13 @@ from __future__ import annotations
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from t2l.model.config import variant
-from t2l.model.factory import build, tokenizer_for
-from t2l.model.losses import cross_entropy_loss, tfd_loss
-from t2l.model.text import ClassPrompts
-from t2l.train.optim import adamw
+from t2l.bench.model_cost import ModelBench, build_model, train_step
 
 
 def run(backbone: str = "t2l-tiny", frames: int = 8, batch: int = 16, classes: int = 32, rows: int = 15) -> dict:
-    torch.manual_seed(0)
-    model = build(variant("t2l", backbone=backbone, frames=frames)).train()
-    video = torch.randn(batch, frames, 3, *model.clip.visual.image_size)
-    prompts = ClassPrompts.from_names([f"class {i}" for i in range(classes)], tokenizer_for(model.cfg))
-    labels = torch.arange(batch) % classes
-    optimizer = adamw(model, 1e-3, 0.2)
-
-    def step():
-        frames_, class_emb = model(video, prompts)
-        loss = cross_entropy_loss(model.logits(model.pool(frames_), class_emb), labels) + tfd_loss(frames_)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-
+    b = ModelBench(backbone, frames, batch, classes)
+    cpu = torch.device("cpu")
+    step = train_step(*build_model("t2l", b, cpu), b, cpu, lr=1e-3)
     step()  # warm up
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         step()

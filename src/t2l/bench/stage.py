@@ -35,8 +35,8 @@ def run(cfg: BenchConfig, what: str, out: Path) -> list[Path]:
         raise UserError(f"t2l bench: unknown benchmark {what!r}; choose all, model, data or profile")
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    device = torch.device("cuda" if cfg.device == "auto" and torch.cuda.is_available() else
-                          (cfg.device if cfg.device != "auto" else "cpu"))
+    auto = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(auto if cfg.device == "auto" else cfg.device)
     env = environment(device)
     written = []
     if what in ("all", "model"):

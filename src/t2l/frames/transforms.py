@@ -23,13 +23,17 @@ def normalize(x: torch.Tensor) -> torch.Tensor:
     return (x - mean) / std
 
 
+def short_side_size(h: int, w: int, size: int) -> tuple[int, int]:
+    """(height, width) with the short side scaled to ``size``, aspect kept."""
+    s = size / min(h, w)
+    return max(size, round(h * s)), max(size, round(w * s))
+
+
 def resize_short(x: torch.Tensor, size: int) -> torch.Tensor:
     h, w = x.shape[-2:]
     if min(h, w) == size:
         return x
-    s = size / min(h, w)
-    return F.interpolate(x, size=(max(size, round(h * s)), max(size, round(w * s))), mode="bilinear",
-                         align_corners=False, antialias=True)
+    return F.interpolate(x, size=short_side_size(h, w, size), mode="bilinear", align_corners=False, antialias=True)
 
 
 def square_crop(x: torch.Tensor, size: int, position: int = 0, positions: int = 1) -> torch.Tensor:
@@ -96,9 +100,8 @@ class TrainTransform:
         return ops
 
     def __call__(self, frames: np.ndarray, rng: np.random.Generator) -> torch.Tensor:
-        h, w = frames.shape[1:3]
-        scale = self.short / min(h, w)
-        size = (max(self.short, round(w * scale)), max(self.short, round(h * scale)))
+        h, w = short_side_size(*frames.shape[1:3], self.short)
+        size = (w, h)  # PIL's order
         box = self._crop_box(*size, rng)
         flip = self.flip and rng.random() < 0.5
         ops = self._colour_ops(rng)

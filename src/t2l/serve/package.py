@@ -10,7 +10,9 @@ from __future__ import annotations
 import importlib.metadata
 import tempfile
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import mlflow
 import torch
@@ -58,21 +60,23 @@ def _artifacts(run_dir: Path, tmp: Path) -> dict[str, str]:
 NO_EXAMPLE = ".*input example was not provided"
 
 
-def _options(run_dir: Path, config: dict, tmp: Path) -> dict:
-    return {"python_model": str(CODE), "artifacts": _artifacts(Path(run_dir), tmp), "model_config": config,
-            "signature": signature(config["top_k"]), "pip_requirements": requirements()}
+@contextmanager
+def _options(run_dir: Path, config: dict) -> Iterator[dict]:
+    """What log_model and save_model need, with the artifacts staged in a temporary directory."""
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", NO_EXAMPLE)
+        yield {"python_model": str(CODE), "artifacts": _artifacts(Path(run_dir), Path(tmp)), "model_config": config,
+               "signature": signature(config["top_k"]), "pip_requirements": requirements()}
 
 
 def log(run_dir: Path, config: dict, name: str = "model") -> mlflow.models.model.ModelInfo:
     """Log the pyfunc into the active run."""
-    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
-        warnings.filterwarnings("ignore", NO_EXAMPLE)
-        return mlflow.pyfunc.log_model(name=name, **_options(run_dir, config, Path(tmp)))
+    with _options(run_dir, config) as options:
+        return mlflow.pyfunc.log_model(name=name, **options)
 
 
 def save(run_dir: Path, config: dict, path: Path) -> Path:
     """Write the pyfunc to the directory ``path`` (which must not exist)."""
-    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
-        warnings.filterwarnings("ignore", NO_EXAMPLE)
-        mlflow.pyfunc.save_model(path=str(path), **_options(run_dir, config, Path(tmp)))
+    with _options(run_dir, config) as options:
+        mlflow.pyfunc.save_model(path=str(path), **options)
     return path

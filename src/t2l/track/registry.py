@@ -37,6 +37,9 @@ class RegisterConfig:
     metrics: dict[str, str] = field(default_factory=lambda: {"zero_shot/synthetic_target/top1_mean": "max"})
     top_k: int = 5  # default number of classes the served model returns
 
+    def model_name(self, backbone: str) -> str:
+        return self.name.format(backbone=backbone)
+
     def __post_init__(self):
         bad = {m: d for m, d in self.metrics.items() if d not in MODES}
         if not self.metrics or bad:
@@ -47,6 +50,10 @@ class RegisterConfig:
 class Decision:
     promote: bool
     reason: str
+
+    @property
+    def outcome(self) -> str:
+        return "promoted" if self.promote else "rejected"
 
 
 def decide(challenger: dict[str, float], champion: dict[str, float] | None, gate: dict[str, str],
@@ -105,7 +112,7 @@ def run(cfg: RegisterConfig, params_path: Path, tracked: Path, models: Path, out
     if source_run is None:
         raise UserError(f"{tracked}: no tracked run train/{cfg.job}/{cfg.run}; run `t2l track` first")
     client = configure(params_path.resolve().parent)
-    name = cfg.name.format(backbone=read_json(run_dir / MODEL)["backbone"])
+    name = cfg.model_name(read_json(run_dir / MODEL)["backbone"])
     parent = track["parent_run_id"]
 
     with mlflow.start_run(run_id=source_run):
@@ -120,12 +127,12 @@ def run(cfg: RegisterConfig, params_path: Path, tracked: Path, models: Path, out
     champion_scores = (variant_metrics(client, champion.tags["parent_run_id"], champion.tags["model"])
                        if champion is not None else None)
     decision = decide(scores, champion_scores, cfg.metrics, f"champion v{champion.version}" if champion else "")
-    client.set_model_version_tag(name, version.version, "promotion", "promoted" if decision.promote else "rejected")
+    client.set_model_version_tag(name, version.version, "promotion", decision.outcome)
     client.set_model_version_tag(name, version.version, "promotion_reason", decision.reason)
     if decision.promote:
         client.set_registered_model_alias(name, CHAMPION, version.version)
     client.set_tag(parent, "registry.version", f"{name}/{version.version}")
-    client.set_tag(parent, "registry.promotion", "promoted" if decision.promote else "rejected")
+    client.set_tag(parent, "registry.promotion", decision.outcome)
     client.set_tag(parent, "registry.promotion_reason", decision.reason)
     now_champion = version.version if decision.promote else champion.version if champion else None
     result = {"name": name, "version": int(version.version), "model_uri": f"models:/{name}/{version.version}",

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
@@ -69,11 +68,6 @@ class Inputs:
     frames: Path
     descriptions: Path
     lock: Path
-
-
-def _numbers(row: dict, prefix: str) -> dict[str, float]:
-    return {f"{prefix}{k}": float(v) for k, v in row.items()
-            if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)}
 
 
 class Tracker:
@@ -137,10 +131,10 @@ class Tracker:
         with self.nested(name, {"kind": "train", "model": job.model, "protocol": job.protocol, "job": job_name}):
             mlflow.log_params({**self.model_params(fields), **flat_params(job.train, "train_overrides.")})
             for row in history.to_dict("records"):
-                mlflow.log_metrics(_numbers({k: v for k, v in row.items() if k != "epoch"}, "train/"),
+                mlflow.log_metrics(flat_metrics({k: v for k, v in row.items() if k != "epoch"}, "train"),
                                    step=int(row["epoch"]))
-            mlflow.log_metrics(_numbers({"epoch": summary.get("selected_epoch"), "val_top1": summary.get("val_top1")},
-                                        "train/selected_"))
+            mlflow.log_metrics(flat_metrics({"selected_epoch": summary.get("selected_epoch"),
+                                             "selected_val_top1": summary.get("val_top1")}, "train"))
             mlflow.log_figure(plots.training_curves(history, name), "curves.png")
             for f in (HISTORY, SUMMARY, MODEL):
                 mlflow.log_artifact(str(run_dir / f))

@@ -70,6 +70,19 @@ def contrastive(model: T2L, frames: torch.Tensor, classes: torch.Tensor, labels:
     return cross_entropy_loss(model.logits(videos, classes), labels)
 
 
+def objective(model: T2L, frames: torch.Tensor, classes: torch.Tensor,
+              labels: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """lambda_1 * contrastive + lambda_2 * TFD (variants with TFD), and its detached parts."""
+    c = contrastive(model, frames, classes, labels)
+    parts = {"contrastive": c.detach()}
+    loss = model.cfg.contrastive_weight * c
+    if model.cfg.tfd_weight:
+        t = tfd_loss(frames.float())
+        parts["tfd"] = t.detach()
+        loss = loss + model.cfg.tfd_weight * t
+    return loss, parts
+
+
 def _checksum(state: dict[str, torch.Tensor]) -> str:
     """Digest of the weights' bytes: equal on every rank when DDP kept them in sync."""
     h = hashlib.sha256()
@@ -142,14 +155,8 @@ class Trainer:
     def _step_loss(self, video, labels, prompts: ClassPrompts) -> tuple[torch.Tensor, dict]:
         with torch.autocast(self.d.device.type, dtype=self.dtype, enabled=self.dtype is not None):
             frames, classes = self.net(video, prompts)
-        c = contrastive(self.model, frames, classes, labels)
-        parts = {"contrastive": c.item()}
-        loss = self.model.cfg.contrastive_weight * c
-        if self.model.cfg.tfd_weight:
-            t = tfd_loss(frames.float())
-            parts["tfd"] = t.item()
-            loss = loss + self.model.cfg.tfd_weight * t
-        return loss, parts
+        loss, parts = objective(self.model, frames, classes, labels)
+        return loss, {k: v.item() for k, v in parts.items()}
 
     def _epoch(self, epoch: int, bar) -> dict:
         self.model.train()
