@@ -16,8 +16,10 @@ from prefect.cache_policies import NO_CACHE
 from t2l.params import load
 
 # A stage that failed for one of these reasons may pass when retried: its process was killed by a
-# signal (OOM killer, preemption), another DVC process held the lock, or the network/store blinked.
-TRANSIENT = re.compile(r"exited with -\d+|Unable to acquire lock|database is locked"
+# signal (OOM killer, preemption: -N when DVC's shell exec'd the command, 128+N = 137 for SIGKILL or
+# 143 for SIGTERM when a shell such as dash reported it), another DVC process held the lock, or the
+# network/store blinked.
+TRANSIENT = re.compile(r"exited with (?:-\d+|137|143)\b|Unable to acquire lock|database is locked"
                        r"|Connection (?:reset|refused|aborted)|Temporary failure in name resolution|timed out",
                        re.IGNORECASE)
 TAIL = 4000

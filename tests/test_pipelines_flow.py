@@ -79,7 +79,9 @@ def test_a_failed_run_leaves_the_champion_untouched(retrained, client):
         assert "evaluate.crop: expected int" in log.read()
 
 
-def test_transient_failures_are_retried_and_permanent_ones_are_not(prefect_server, tmp_path):
+@pytest.mark.parametrize("shell", ["/bin/bash", "/bin/sh"])  # bash reports SIGKILL as -9, dash as 137
+def test_transient_failures_are_retried_and_permanent_ones_are_not(prefect_server, tmp_path, monkeypatch, shell):
+    monkeypatch.setenv("SHELL", shell)  # DVC runs stage commands through $SHELL
     sh("git", "init", "-q", cwd=tmp_path)
     sh("dvc", "init", "-q", cwd=tmp_path)
     killed_once = "test -f seen || { touch seen; kill -9 $$; }; echo ok > out"  # like the OOM killer
