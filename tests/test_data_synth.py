@@ -81,6 +81,7 @@ def test_deterministic_from_the_seed_and_resumable(world, tmp_path):
     write_world(TINY_WORLD, out)
     a, b = pd.read_csv(world / "world.csv"), pd.read_csv(out / "world.csv")
     pd.testing.assert_frame_equal(a, b)
+    assert (world / "images/images.zip").read_bytes() == (out / "images/images.zip").read_bytes()
     row = a.iloc[5]
     np.testing.assert_array_equal(decode_all(world / row.dataset / row.path), decode_all(out / row.dataset / row.path))
     # a killed run leaves some clips missing and a partial file: a re-run completes the same world

@@ -84,8 +84,30 @@ def test_kill_mid_training_then_resume_gives_the_same_weights(workspace, tmp_pat
 
     a, b = weights(tmp_path / "clean/main/weights.pt"), weights(tmp_path / "resumed/main/weights.pt")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert (tmp_path / "clean/main/weights.pt").read_bytes() == (tmp_path / "resumed/main/weights.pt").read_bytes()
     ha, hb = (pd.read_csv(tmp_path / d / "main/history.csv") for d in ("clean", "resumed"))
     pd.testing.assert_frame_equal(ha.drop(columns="clips_per_s"), hb.drop(columns="clips_per_s"))
+
+
+def test_a_checkpoint_of_other_inputs_is_not_resumed(workspace, tmp_path):
+    """`dvc repro` re-runs train@ when pretraining rewrote the backbone at the same path: the
+    finished checkpoint of the old backbone must not be resumed, though no parameter changed."""
+    params = yaml.safe_load((workspace / "params.yaml").read_text())
+    params["model"]["pretrained"] = str(tmp_path / "clip.pt")
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    os.symlink(workspace / "data", tmp_path / "data")
+    clip = weights(workspace / "clip.pt")
+    torch.save(clip, tmp_path / "clip.pt")
+    args = ["train", "--job", JOB, "--params", str(tmp_path / "params.yaml"), "--out", "out", "--checkpoints", "ckpt"]
+    run_t2l(*args, cwd=tmp_path)
+    old = weights(tmp_path / "out/main/weights.pt")
+    assert "training from the start" not in run_t2l(*args, cwd=tmp_path).stdout  # same inputs: resumed, done
+
+    torch.save({k: v + 0.01 if v.is_floating_point() else v for k, v in clip.items()}, tmp_path / "clip.pt")
+    again = run_t2l(*args, cwd=tmp_path)
+    assert "written for other inputs; training from the start" in again.stdout
+    new = weights(tmp_path / "out/main/weights.pt")
+    assert not all(torch.equal(old[k], new[k]) for k in old)
 
 
 def test_two_process_ddp_on_gloo_keeps_ranks_identical(workspace, tmp_path):

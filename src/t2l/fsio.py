@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import tempfile
+import zipfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import yaml
 
@@ -46,6 +48,36 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # one member time for every archive: same content, same bytes, same DVC hash
+
+
+@contextmanager
+def zip_writer(path: str | os.PathLike) -> Iterator[Callable[[str, bytes], None]]:
+    """Write an uncompressed zip atomically; yields ``add(name, data)``. Members get a fixed time
+    and mode, so the same content always gives the same bytes."""
+    with atomic_path(path, ".zip") as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as zf:
+        def add(name: str, data: bytes) -> None:
+            info = zipfile.ZipInfo(name, ZIP_TIME)
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, data)
+        yield add
+
+
+def save_torch(path: str | os.PathLike, obj: Any) -> None:
+    """``torch.save`` atomically, through a file object: torch then names its archive records
+    "archive" instead of after the random temporary file, so equal tensors give equal bytes."""
+    import torch  # here, not at the top: most stages that write files never need torch
+
+    with atomic_path(path, ".pt") as tmp, open(tmp, "wb") as f:
+        torch.save(obj, f)
+
+
+def file_digest(path: str | os.PathLike) -> str:
+    """sha256 of a file's bytes."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:

@@ -9,13 +9,14 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 from PIL import Image
 
-from t2l.fsio import atomic_path
+from t2l.fsio import zip_writer
 
 META = "meta.json"
 
@@ -32,12 +33,12 @@ def archive_path(out_dir: str | Path, video_path: str) -> Path:
 def write(frames: np.ndarray, path: str | Path, meta: dict, quality: int = 95) -> dict:
     """Write frames (T, H, W, 3) uint8 atomically; return the metadata stored with them."""
     meta = {**meta, "frames": int(frames.shape[0]), "height": int(frames.shape[1]), "width": int(frames.shape[2])}
-    with atomic_path(path, ".zip") as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as zf:
+    with zip_writer(path) as add:
         for i, frame in enumerate(frames):
             buf = io.BytesIO()
             Image.fromarray(frame).save(buf, format="JPEG", quality=quality, subsampling=0)
-            zf.writestr(member(i), buf.getvalue())
-        zf.writestr(META, json.dumps(meta))
+            add(member(i), buf.getvalue())
+        add(META, json.dumps(meta).encode())
     return meta
 
 
@@ -67,3 +68,19 @@ class FrameArchive:
 def read_meta(path: str | Path) -> dict:
     with FrameArchive(path) as a:
         return a.meta
+
+
+def content_crc(path: str | Path) -> int:
+    """A checksum of the archive's content from its zip directory (member names and CRC-32s):
+    no frame is read."""
+    with zipfile.ZipFile(path) as zf:
+        listing = ";".join(f"{i.filename}:{i.CRC:08x}" for i in zf.infolist())
+    return zlib.crc32(listing.encode())
+
+
+def is_current(target: Path, video: Path) -> bool:
+    """Make's rule: an archive is up to date when it exists and is not older than its video
+    (a video re-written after extraction, e.g. by ``t2l synth`` with another seed, is redone)."""
+    if not target.exists():
+        return False
+    return not video.exists() or target.stat().st_mtime_ns >= video.stat().st_mtime_ns

@@ -1,7 +1,8 @@
 """The ``extract`` stage: decode each video once into a frame archive; quarantine bad videos.
 
-Resumable and kill-safe: archives are written to a temporary name and renamed, finished videos
-are skipped on a re-run, and leftovers of a killed run are removed before starting.
+Resumable and kill-safe: archives are written to a temporary name and renamed, videos with an
+archive newer than themselves are skipped on a re-run, and leftovers of a killed run are removed
+before starting.
 """
 
 from __future__ import annotations
@@ -56,8 +57,8 @@ def split_paths(split_dir: Path) -> list[str]:
 
 
 def extract_videos(paths: list[str], root: Path, out_dir: Path, cfg: ExtractConfig, desc: str = "extract") -> list[dict]:
-    """Extract ``paths`` that have no archive yet; return quarantine entries for failures."""
-    todo = [p for p in paths if not archive.archive_path(out_dir, p).exists()]
+    """Extract ``paths`` without an up-to-date archive; return quarantine entries for failures."""
+    todo = [p for p in paths if not archive.is_current(archive.archive_path(out_dir, p), root / p)]
     quarantined = []
     with get_context("fork").Pool(cfg.workers) as pool:
         work = ((p, root, out_dir, cfg) for p in todo)
@@ -77,15 +78,16 @@ def prune(paths: list[str], out_dir: Path) -> int:
 
 
 def write_manifest(paths: list[str], out_dir: Path) -> pd.DataFrame:
-    """``manifest.csv``: one row per extracted video with its archive and geometry."""
+    """``manifest.csv``: one row per extracted video with its archive, geometry and content
+    checksum (so the manifest's digest changes whenever any frame does)."""
     rows = []
     for rel in paths:
         target = archive.archive_path(out_dir, rel)
         if target.exists():
             meta = archive.read_meta(target)
             rows.append({"path": rel, "archive": str(target.relative_to(out_dir)), "frames": meta["frames"],
-                         "height": meta["height"], "width": meta["width"]})
-    manifest = pd.DataFrame(rows, columns=["path", "archive", "frames", "height", "width"])
+                         "height": meta["height"], "width": meta["width"], "crc": archive.content_crc(target)})
+    manifest = pd.DataFrame(rows, columns=["path", "archive", "frames", "height", "width", "crc"])
     write_csv(out_dir / MANIFEST, manifest)
     return manifest
 

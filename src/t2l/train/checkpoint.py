@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from t2l.fsio import atomic_path
+from t2l.fsio import save_torch
 
 
 def rng_state() -> dict:
@@ -39,8 +39,7 @@ def set_rng_state(state: dict) -> None:
 
 def save(path: str | Path, **state) -> None:
     """Write ``state`` to ``path`` via temp file + rename: a kill never leaves half a checkpoint."""
-    with atomic_path(path, ".pt") as tmp:
-        torch.save(state, tmp)
+    save_torch(path, state)
 
 
 def load(path: str | Path) -> dict | None:

@@ -27,6 +27,7 @@ from t2l.model.t2l import T2L
 from t2l.model.text import ClassPrompts
 from t2l.train import checkpoint
 from t2l.train.distributed import Dist, gather_objects
+from t2l.train.inputs import input_digests
 from t2l.train.optim import adamw, warmup_cosine
 
 
@@ -122,7 +123,9 @@ class Trainer:
         self.scaler = torch.amp.GradScaler(enabled=self.dtype == torch.float16)
         self.net = DistributedDataParallel(model, device_ids=[d.device] if d.device.type == "cuda" else None) \
             if d.enabled else model
-        self.identity = {"train": asdict(cfg), "model": asdict(model.cfg), "run": f"{run.protocol}/{run.name}"}
+        prompts = [self.prompts] + ([self.val_prompts] if self.val_prompts else [])
+        self.identity = {"train": asdict(cfg), "model": asdict(model.cfg), "run": f"{run.protocol}/{run.name}",
+                         "inputs": input_digests(model.cfg.pretrained, run, self.frames_root, prompts)}
 
     # -- checkpoints ------------------------------------------------------------------------
     def _save(self, epoch: int, best: dict, history: list[dict]) -> None:
@@ -135,6 +138,9 @@ class Trainer:
     def _resume(self) -> tuple[int, dict, list[dict]]:
         state = checkpoint.load(self.state_path)
         if state is None or state["identity"] != self.identity:
+            if state is not None and self.d.main:
+                changed = sorted(k for k in self.identity if state["identity"].get(k) != self.identity[k])
+                print(f"{self.state_path}: written for other {', '.join(changed)}; training from the start")
             return 0, {"epoch": -1, "val_top1": -1.0, "weights": None}, []
         self.model.load_state_dict(state["model"], strict=False)
         self.optimizer.load_state_dict(state["optimizer"])

@@ -20,13 +20,14 @@ from PIL import Image
 from tqdm import tqdm
 
 from t2l.frames.transforms import normalize
-from t2l.fsio import atomic_path, write_json
+from t2l.fsio import file_digest, save_torch, write_json
 from t2l.model.backbone import create_clip, tokenizer
 from t2l.model.losses import symmetric_kl_loss
 from t2l.train import checkpoint
 from t2l.train.optim import adamw, warmup_cosine
 
 ATTRIBUTES = ("shape", "colour", "background")
+IMAGES, CAPTIONS = "images.zip", "captions.csv"  # written by `t2l synth`
 
 
 @dataclass(frozen=True)
@@ -44,13 +45,13 @@ class PretrainConfig:
 
 def load_images(images_dir: Path, size: int) -> tuple[np.ndarray, pd.DataFrame]:
     """All images as uint8 (N, size, size, 3), resized to the backbone's input if needed."""
-    captions = pd.read_csv(images_dir / "captions.csv")
+    captions = pd.read_csv(images_dir / CAPTIONS)
 
     def read(im: Image.Image) -> np.ndarray:
         im = im.convert("RGB")
         return np.asarray(im if im.size == (size, size) else im.resize((size, size), Image.Resampling.BICUBIC))
 
-    with zipfile.ZipFile(images_dir / "images.zip") as zf:
+    with zipfile.ZipFile(images_dir / IMAGES) as zf:
         images = np.stack([read(Image.open(io.BytesIO(zf.read(n)))) for n in captions["image"]])
     return images, captions
 
@@ -90,8 +91,8 @@ def zero_shot_check(model, tok, images: np.ndarray, captions: pd.DataFrame, batc
 
 
 def run(cfg: PretrainConfig, images_dir: Path, weights: Path, metrics: Path, state_path: Path) -> dict:
-    """Train, resuming from ``state_path`` when it holds a run of the same config; write the
-    CLIP state dict to ``weights`` and the zero-shot check to ``metrics``."""
+    """Train, resuming from ``state_path`` when it holds a run of the same config and images;
+    write the CLIP state dict to ``weights`` and the zero-shot check to ``metrics``."""
     torch.manual_seed(cfg.seed)
     model = create_clip(cfg.backbone)
     images, captions = load_images(Path(images_dir), model.visual.image_size[0])
@@ -104,8 +105,9 @@ def run(cfg: PretrainConfig, images_dir: Path, weights: Path, metrics: Path, sta
     optimizer = adamw(model, cfg.lr, cfg.weight_decay)
     scheduler = warmup_cosine(optimizer, cfg.steps, cfg.warmup)
     generator = torch.Generator().manual_seed(cfg.seed)
+    identity = {**asdict(cfg), "images": [file_digest(Path(images_dir) / f) for f in (IMAGES, CAPTIONS)]}
     start, state = 0, checkpoint.load(state_path)
-    if state is not None and state["config"] == asdict(cfg):
+    if state is not None and state["config"] == identity:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
@@ -128,13 +130,12 @@ def run(cfg: PretrainConfig, images_dir: Path, weights: Path, metrics: Path, sta
             model.logit_scale.clamp_(0, np.log(100))
         bar.set_postfix(loss=f"{loss.item():.3f}", scale=f"{model.logit_scale.exp().item():.1f}")
         if (step + 1) % cfg.checkpoint_every == 0 and step + 1 < cfg.steps:
-            checkpoint.save(state_path, config=asdict(cfg), step=step + 1, model=model.state_dict(),
+            checkpoint.save(state_path, config=identity, step=step + 1, model=model.state_dict(),
                             optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
                             generator=generator.get_state(), rng=checkpoint.rng_state())
     result = {**zero_shot_check(model, tok, images[test], captions.iloc[test]), "steps": cfg.steps,
               "logit_scale": float(model.logit_scale.exp())}
-    with atomic_path(weights, ".pt") as tmp:
-        torch.save(model.state_dict(), tmp)
+    save_torch(weights, model.state_dict())
     write_json(metrics, result)
     Path(state_path).unlink(missing_ok=True)
     return result

@@ -16,7 +16,7 @@ import torch
 
 from t2l.data.protocols.reader import Run, read_runs
 from t2l.errors import UserError
-from t2l.fsio import atomic_path, read_json, write_csv, write_json
+from t2l.fsio import read_json, save_torch, write_csv, write_json
 from t2l.model.config import ModelConfig, variant
 from t2l.model.factory import build, load_trained, tokenizer_for
 from t2l.params import build as build_config
@@ -70,8 +70,7 @@ def train_job(job: Job, model_fields: dict, train_values: dict, protocols_dir: P
         summary, weights, history = trainer.fit()
         if d.main:
             target = Path(out) / run.name
-            with atomic_path(target / WEIGHTS, ".pt") as tmp:
-                torch.save(weights, tmp)
+            save_torch(target / WEIGHTS, weights)
             write_json(target / MODEL, asdict(model_cfg))
             write_json(target / SUMMARY, {**summary, "model": job.model})
             write_csv(target / HISTORY, history)

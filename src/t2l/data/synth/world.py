@@ -9,7 +9,6 @@ paired reverse motion, so frame order is the only cue that separates the two cla
 from __future__ import annotations
 
 import io
-import zipfile
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -22,7 +21,7 @@ from tqdm import tqdm
 from t2l.data.synth.motions import PAIRS, REVERSAL, sample_forward
 from t2l.data.synth.render import render, sample_scene
 from t2l.data.synth.shapes import SHAPES
-from t2l.fsio import atomic_path, resumable_dir, write_csv, write_json, write_text
+from t2l.fsio import resumable_dir, write_csv, write_json, write_text, zip_writer
 from t2l.frames.ffmpeg_io import write_video
 from t2l.params import as_dict
 
@@ -139,10 +138,10 @@ def _image(args: tuple[SynthConfig, int]) -> tuple[bytes, dict]:
 def write_images(cfg: SynthConfig, out: Path, pool) -> None:
     """Image-caption pairs (appearance-only captions) for the tiny CLIP's pretraining."""
     rows = []
-    with atomic_path(out / "images.zip", ".zip") as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as zf:
+    with zip_writer(out / "images.zip") as add:
         work = ((cfg, i) for i in range(cfg.images))
         for data, row in tqdm(pool.imap(_image, work, chunksize=64), total=cfg.images, desc="synth images"):
-            zf.writestr(row["image"], data)
+            add(row["image"], data)
             rows.append(row)
     write_csv(out / "captions.csv", pd.DataFrame(rows))
 
