@@ -54,7 +54,8 @@ def test_bad_videos_are_quarantined_and_good_ones_extracted(tmp_path):
     assert "not a readable video" in quarantine["truncated_faststart.mp4"]
     assert "only 1 frame(s)" in quarantine["one_frame.mp4"]
     manifest = pd.read_csv(tmp_path / "frames" / "bad" / MANIFEST)
-    crc = archive.content_crc(tmp_path / "frames" / "bad" / "good.mp4.zip")
+    with archive.FrameArchive(tmp_path / "frames" / "bad" / "good.mp4.zip") as a:
+        crc = a.content_crc()
     assert manifest.to_dict("records") == [{"path": "good.mp4", "archive": "good.mp4.zip", "frames": 12,
                                             "height": 32, "width": 32, "crc": crc}]
 

@@ -15,7 +15,7 @@ from fixtures_prefect import MODEL, store
 from t2l.fsio import read_json, write_json
 from t2l.params import build
 from t2l.track import registry
-from t2l.track.lineage import sha256
+from t2l.fsio import file_digest
 from t2l.track.names import flat_params, metric_groups
 from t2l.track.registry import RegisterConfig, decide, variant_metrics
 
@@ -57,7 +57,7 @@ def test_the_parent_run_holds_all_params_lineage_and_figures(retrained, client, 
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True).stdout.strip()
     assert parent.data.tags["mlflow.source.git.commit"] == head
     test1 = project / "data/splits/synthetic_target/test1.csv"
-    assert params["lineage.dataset.synthetic_target.test1.csv.sha256"] == sha256(test1)
+    assert params["lineage.dataset.synthetic_target.test1.csv.sha256"] == file_digest(test1)
     assert {"lineage.dvc_lock.sha256", "lineage.dataset.synthetic_source.sha256", "lineage.protocol.zero_shot.sha256",
             "lineage.dvc.data/raw/synthetic", "lineage.dvc.data/frames"} <= set(params)
     assert {"pretrain/caption_accuracy", "pretrain/steps"} <= set(parent.data.metrics)
@@ -115,8 +115,8 @@ def test_the_model_is_registered_as_a_self_contained_pyfunc_with_aliases(retrain
     assert {"MLmodel", "artifacts/weights.pt", "artifacts/model.json", "artifacts/clip.pt"} <= files
     assert not any(f.endswith((".pkl", ".pickle", ".cloudpickle")) for f in files)  # models from code
     run_dir = retrained.project / "models/zero_shot/zs-t2l/main"
-    assert sha256(model_dir / "artifacts/weights.pt") == sha256(run_dir / "weights.pt")
-    assert sha256(model_dir / "artifacts/clip.pt") == sha256(retrained.project / "models/pretrain/clip.pt")
+    assert file_digest(model_dir / "artifacts/weights.pt") == file_digest(run_dir / "weights.pt")
+    assert file_digest(model_dir / "artifacts/clip.pt") == file_digest(retrained.project / "models/pretrain/clip.pt")
     mlmodel = yaml.safe_load((model_dir / "MLmodel").read_text())
     inputs = yaml.safe_load(mlmodel["signature"]["inputs"])
     assert [(c["name"], c["type"]) for c in inputs] == [("video", "string"), ("classes", "array")]

@@ -58,6 +58,12 @@ class FrameArchive:
                     decoded[i] = np.asarray(im.convert("RGB"))
         return np.stack([decoded[int(i)] for i in indices])
 
+    def content_crc(self) -> int:
+        """A checksum of the archive's content from its zip directory (member names and
+        CRC-32s): no frame is read."""
+        listing = ";".join(f"{i.filename}:{i.CRC:08x}" for i in self._zip.infolist())
+        return zlib.crc32(listing.encode())
+
     def __enter__(self) -> "FrameArchive":
         return self
 
@@ -68,14 +74,6 @@ class FrameArchive:
 def read_meta(path: str | Path) -> dict:
     with FrameArchive(path) as a:
         return a.meta
-
-
-def content_crc(path: str | Path) -> int:
-    """A checksum of the archive's content from its zip directory (member names and CRC-32s):
-    no frame is read."""
-    with zipfile.ZipFile(path) as zf:
-        listing = ";".join(f"{i.filename}:{i.CRC:08x}" for i in zf.infolist())
-    return zlib.crc32(listing.encode())
 
 
 def is_current(target: Path, video: Path) -> bool:

@@ -84,9 +84,10 @@ def write_manifest(paths: list[str], out_dir: Path) -> pd.DataFrame:
     for rel in paths:
         target = archive.archive_path(out_dir, rel)
         if target.exists():
-            meta = archive.read_meta(target)
+            with archive.FrameArchive(target) as a:  # one open per archive: meta and checksum
+                meta, crc = a.meta, a.content_crc()
             rows.append({"path": rel, "archive": str(target.relative_to(out_dir)), "frames": meta["frames"],
-                         "height": meta["height"], "width": meta["width"], "crc": archive.content_crc(target)})
+                         "height": meta["height"], "width": meta["width"], "crc": crc})
     manifest = pd.DataFrame(rows, columns=["path", "archive", "frames", "height", "width", "crc"])
     write_csv(out_dir / MANIFEST, manifest)
     return manifest

@@ -8,20 +8,14 @@ from pathlib import Path
 
 import yaml
 
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+from t2l.fsio import file_digest
 
 
 def tree_sha256(directory: Path) -> str:
     """One hash over every file under ``directory``: relative paths and contents, in sorted order."""
     digest = hashlib.sha256()
     for path in sorted(p for p in directory.rglob("*") if p.is_file()):
-        digest.update(f"{path.relative_to(directory).as_posix()}\0{sha256(path)}\n".encode())
+        digest.update(f"{path.relative_to(directory).as_posix()}\0{file_digest(path)}\n".encode())
     return digest.hexdigest()
 
 
@@ -46,9 +40,9 @@ def data_hashes(splits: Path, protocols: Path, lock: Path) -> dict[str, str]:
         for d in sorted(p for p in root.glob("*") if p.is_dir()) if root.is_dir() else ():
             out[f"lineage.{kind}.{d.name}.sha256"] = tree_sha256(d)
             if kind == "dataset":
-                out.update({f"lineage.dataset.{d.name}.{f.name}.sha256": sha256(f) for f in sorted(d.glob("*.csv"))})
+                out.update({f"lineage.dataset.{d.name}.{f.name}.sha256": file_digest(f) for f in sorted(d.glob("*.csv"))})
     if lock.is_file():
-        out["lineage.dvc_lock.sha256"] = sha256(lock)
+        out["lineage.dvc_lock.sha256"] = file_digest(lock)
         for stage in (yaml.safe_load(lock.read_text()) or {}).get("stages", {}).values():
             for o in stage.get("outs", []):
                 if o["path"].startswith("data/"):
