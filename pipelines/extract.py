@@ -23,14 +23,14 @@ from prefect.cache_policies import NO_CACHE
 from pipelines.runners import task_runner
 from pipelines.shard import FRAMES, SPLITS
 from t2l.frames.extract import ExtractConfig, finish_dataset, prepare_dataset, split_paths
-from t2l.params import build, section
+from t2l.params import parse, section
 
 CODE = Path(__file__).resolve().parents[1]  # where `pipelines` is importable from
 
 
 def _prepare(project: Path, dataset: str) -> tuple[Path, list[str], dict]:
     params = project / "params.yaml"
-    cfg = build(ExtractConfig, section("extract", params), "extract")
+    cfg = parse(ExtractConfig, section("extract", params), "extract")
     root = project / section("datasets", params)[dataset]["root"]
     return prepare_dataset(cfg, dataset, str(root), project / SPLITS, project / FRAMES)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from t2l.params import build, section
+from t2l.params import parse, section
 
 
 @dataclass(frozen=True)
@@ -22,4 +22,4 @@ class OrchestrateConfig:
 
 
 def load_config(project: Path) -> OrchestrateConfig:
-    return build(OrchestrateConfig, section("orchestrate", Path(project) / "params.yaml"), "orchestrate")
+    return parse(OrchestrateConfig, section("orchestrate", Path(project) / "params.yaml"), "orchestrate")

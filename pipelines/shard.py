@@ -11,14 +11,14 @@ import sys
 from pathlib import Path
 
 from t2l.frames.extract import ExtractConfig, extract_videos, split_paths
-from t2l.params import build, section
+from t2l.params import parse, section
 
 SPLITS, FRAMES = Path("data/splits"), Path("data/frames")
 
 
 def main(argv: list[str]) -> None:
     dataset, index, shards = argv[0], int(argv[1]), int(argv[2])
-    cfg = build(ExtractConfig, section("extract"), "extract")
+    cfg = parse(ExtractConfig, section("extract"), "extract")
     root = Path(section("datasets")[dataset]["root"])
     paths = split_paths(SPLITS / dataset)[index::shards]
     quarantined = extract_videos(paths, root, FRAMES / dataset, cfg, desc=f"extract {dataset} {index + 1}/{shards}")

@@ -9,10 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import yaml
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from t2l.jobs import trained_on
 from t2l.params import load
 
 # A stage that failed for one of these reasons may pass when retried: its process was killed by a
@@ -51,8 +51,7 @@ def select(stages: list[str], project: Path, protocols: list[str] | None, datase
     if not protocols and not datasets:
         return stages
     params = load(project / "params.yaml")
-    scored = yaml.safe_load((project / "dvc.yaml").read_text())["stages"]["evaluate"]["foreach"]  # key -> protocol
-    trained = {scored.get(p, p) for p in protocols or ()}
+    trained = {trained_on(params, p) for p in protocols or ()}
     keep = []
     for stage in stages:
         kind, _, item = stage.partition("@")

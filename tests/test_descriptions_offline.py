@@ -17,7 +17,7 @@ from t2l.descriptions.stage import run
 from t2l.descriptions.text import clean, problem
 from t2l.errors import UserError
 from t2l.fsio import write_csv
-from t2l.params import build
+from t2l.params import parse
 
 REFERENCE_CSV = '''SNo,Class Name,GPT3 discription
 1,ApplyEyeMakeup,"
@@ -34,7 +34,7 @@ Typing is an action performed by humans using a keyboard."
 
 def describe(tmp_path, classes, **section):
     write_csv(tmp_path / "splits" / "tiny" / CLASSES_FILE, classes_frame(classes))
-    cfg = build(DescribeConfig, section, "describe")
+    cfg = parse(DescribeConfig, section, "describe")
     summary = run(cfg, "tiny", tmp_path / "splits", tmp_path / "out")
     return summary, json.loads((tmp_path / "out" / "tiny.json").read_text())
 

@@ -27,7 +27,7 @@ from t2l.descriptions.config import DescribeConfig
 from t2l.descriptions.stage import run
 from t2l.errors import UserError
 from t2l.fsio import write_csv
-from t2l.params import ParamsError, build
+from t2l.params import ParamsError, parse
 
 KEY_ENV = "T2L_TEST_LLM_KEY"
 KEY = "sk-test-7f3a9c0d-DO-NOT-LEAK"
@@ -137,7 +137,7 @@ def openai_section(server: FakeLLM, tmp_path: Path, n: int = 2, **openai) -> dic
 
 
 def describe(server, tmp_path, n=2, **openai) -> dict:
-    cfg = build(DescribeConfig, openai_section(server, tmp_path, n, **openai), "describe")
+    cfg = parse(DescribeConfig, openai_section(server, tmp_path, n, **openai), "describe")
     return run(cfg, "tiny", classes_dir(tmp_path), tmp_path / "out")
 
 
@@ -291,7 +291,7 @@ def test_requests_follow_the_chat_completions_shape(llm, tmp_path):
 
 def test_a_key_pasted_into_params_is_refused_without_echoing_it(tmp_path):
     with pytest.raises(ParamsError) as err:
-        build(DescribeConfig, {"backend": "openai", "openai": {"api_key_env": KEY}}, "describe")
+        parse(DescribeConfig, {"backend": "openai", "openai": {"api_key_env": KEY}}, "describe")
     assert "NAME of an environment variable" in str(err.value) and KEY not in str(err.value)
     with pytest.raises(ParamsError, match="base_url must start with http"):
-        build(DescribeConfig, {"backend": "openai", "openai": {"base_url": "localhost:8000/v1"}}, "describe")
+        parse(DescribeConfig, {"backend": "openai", "openai": {"base_url": "localhost:8000/v1"}}, "describe")

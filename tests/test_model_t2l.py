@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from t2l.model.config import ModelConfig, variant
-from t2l.model.factory import build, load_trained, tokenizer_for
+from t2l.model.factory import build_model, load_trained, tokenizer_for
 from t2l.model.info import parameter_counts, video_gflops
 from t2l.model.losses import symmetric_kl_loss, tfd_loss
 from t2l.model.temporal import TemporalTokens
@@ -21,7 +21,7 @@ def clip_video(batch=2, frames=4, size=64, seed=0):
 @pytest.fixture(scope="module")
 def vit_b16():
     torch.manual_seed(0)
-    return build(variant("t2l", backbone="ViT-B-16", frames=8))
+    return build_model(variant("t2l", backbone="ViT-B-16", frames=8))
 
 
 def test_vit_b16_t8_trains_exactly_5_204_736_parameters(vit_b16):
@@ -33,7 +33,7 @@ def test_vit_b16_t8_trains_exactly_5_204_736_parameters(vit_b16):
 
 
 def test_vit_b16_costs_within_5_percent_of_clip_flops(vit_b16):
-    vanilla = build(variant("vanilla", backbone="ViT-B-16", frames=8))
+    vanilla = build_model(variant("vanilla", backbone="ViT-B-16", frames=8))
     ratio = video_gflops(vit_b16, 8) / video_gflops(vanilla, 8)
     assert 1.0 < ratio <= 1.05
 
@@ -52,9 +52,9 @@ def test_temporal_tokens_init_and_dropout():
 def test_only_tokens_and_adapters_get_gradients_and_vifi_trains_all_of_clip():
     torch.manual_seed(0)
     for name, clip_trains in (("t2l", False), ("vifi", True)):
-        model = build(variant(name, **TINY)).train()
+        model = build_model(variant(name, **TINY)).train()
         prompts = ClassPrompts.from_names(["a", "b", "c"], tokenizer_for(model.cfg))
-        logits = model.logits(model.pool(model.encode_frames(clip_video())), model.class_embeddings(prompts))
+        logits = model.logits(model.encode_video(clip_video()), model.encode_classes(prompts))
         (torch.nn.functional.cross_entropy(logits, torch.tensor([0, 2])) + tfd_loss(model.encode_frames(clip_video()))).backward()
         clip_grads = [p.grad is not None and p.grad.abs().sum() > 0 for p in model.clip.parameters()]
         if clip_trains:
@@ -69,15 +69,15 @@ def test_only_tokens_and_adapters_get_gradients_and_vifi_trains_all_of_clip():
 
 def test_adapters_at_init_equal_vanilla_frame_average():
     torch.manual_seed(1)
-    adapters = build(variant("adapters", **TINY)).eval()
-    vanilla = build(variant("vanilla", **TINY)).eval()
+    adapters = build_model(variant("adapters", **TINY)).eval()
+    vanilla = build_model(variant("vanilla", **TINY)).eval()
     vanilla.clip.load_state_dict(adapters.clip.state_dict())
     video = clip_video()
     with torch.no_grad():
         frame_average = torch.nn.functional.normalize(
             vanilla.clip.encode_image(video.flatten(0, 1)).view(2, 4, -1).mean(1), dim=-1)
-        assert torch.allclose(adapters.pool(adapters.encode_frames(video)), frame_average, atol=1e-5)
-        assert torch.allclose(vanilla.pool(vanilla.encode_frames(video)), frame_average, atol=1e-5)
+        assert torch.allclose(adapters.encode_video(video).embedding, frame_average, atol=1e-5)
+        assert torch.allclose(vanilla.encode_video(video).embedding, frame_average, atol=1e-5)
         tokens = tokenizer_for(adapters.cfg)(["a star moving left", "a heart growing"])
         assert torch.allclose(adapters.encode_text(tokens), vanilla.clip.encode_text(tokens), atol=1e-5)
 
@@ -87,9 +87,9 @@ def test_reversing_a_clip_changes_t2l_but_not_frame_averaging():
     video = clip_video()
     reversed_video = video.flip(1)
     for name, changes in (("t2l", True), ("adapters", False), ("vanilla", False)):
-        model = build(variant(name, **TINY)).eval()
+        model = build_model(variant(name, **TINY)).eval()
         with torch.no_grad():
-            a, b = model.pool(model.encode_frames(video)), model.pool(model.encode_frames(reversed_video))
+            a, b = model.encode_video(video).embedding, model.encode_video(reversed_video).embedding
         relative = ((a - b).norm() / a.norm()).item()
         assert (relative > 1e-4) if changes else (relative < 1e-6), (name, relative)
 
@@ -114,7 +114,7 @@ def test_symmetric_kl_is_small_when_videos_match_their_class_texts():
 
 def test_eight_frame_model_evaluates_on_sixteen_frames():
     torch.manual_seed(3)
-    model = build(variant("t2l", backbone="t2l-tiny", frames=8)).eval()
+    model = build_model(variant("t2l", backbone="t2l-tiny", frames=8)).eval()
     with torch.no_grad():
         out = model.encode_frames(clip_video(batch=1, frames=16))
     assert out.shape == (1, 16, 128) and torch.isfinite(out).all()
@@ -124,7 +124,7 @@ def test_eight_frame_model_evaluates_on_sixteen_frames():
 
 def test_attention_maps_leave_outputs_unchanged():
     torch.manual_seed(4)
-    model = build(variant("t2l", **TINY)).eval()
+    model = build_model(variant("t2l", **TINY)).eval()
     video = clip_video()
     with torch.no_grad():
         before = model.encode_frames(video)
@@ -138,7 +138,7 @@ def test_attention_maps_leave_outputs_unchanged():
 
 def test_gradient_checkpointing_gives_the_same_loss_and_gradients():
     torch.manual_seed(5)
-    model = build(variant("t2l", token_dropout=0.0, **TINY)).train()
+    model = build_model(variant("t2l", token_dropout=0.0, **TINY)).train()
     video = clip_video()
     grads = []
     for enable in (False, True):
@@ -150,21 +150,21 @@ def test_gradient_checkpointing_gives_the_same_loss_and_gradients():
 
 
 def test_long_descriptions_are_truncated_not_fatal():
-    model = build(variant("t2l", backbone="ViT-B-32")).eval()
+    model = build_model(variant("t2l", backbone="ViT-B-32")).eval()
     long = "a person " + " ".join(["jumps and spins around"] * 60)
     prompts = ClassPrompts.from_names(["jumping"], tokenizer_for(model.cfg), {"jumping": [long, "short text"]})
     assert prompts.tokens.shape == (2, 77)
     with torch.no_grad():
-        assert model.class_embeddings(prompts).shape == (1, 512)
+        assert model.encode_classes(prompts).shape == (1, 512)
 
 
 def test_real_weights_load_by_path_and_trained_weights_restore(tmp_path):
     torch.manual_seed(6)
-    source = build(variant("vanilla", backbone="ViT-B-16"))
+    source = build_model(variant("vanilla", backbone="ViT-B-16"))
     path = tmp_path / "vit-b-16.pt"
     torch.save(source.clip.state_dict(), path)
     cfg = variant("t2l", backbone="ViT-B-16", pretrained=str(path))
-    model = build(cfg)
+    model = build_model(cfg)
     for k, v in source.clip.state_dict().items():
         assert torch.equal(model.clip.state_dict()[k], v), k
     with torch.no_grad():
@@ -177,7 +177,7 @@ def test_real_weights_load_by_path_and_trained_weights_restore(tmp_path):
 def test_vifi_weight_space_ensembling():
     torch.manual_seed(7)
     cfg = variant("vifi", **TINY)
-    base = build(cfg)
+    base = build_model(cfg)
     finetuned = {k: v + 1.0 for k, v in base.trainable_state_dict().items()}
     torch.manual_seed(7)
     merged = load_trained(cfg, finetuned)  # same seed -> same "pretrained" CLIP

@@ -2,7 +2,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from t2l.params import ParamsError, build
+from t2l.params import ParamsError, parse
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class Outer:
 
 
 def test_builds_nested_dataclasses_and_tuples():
-    cfg = build(Outer, {"name": "x", "inner": {"a": 1, "b": [2, 3]}, "tags": ["p", "q"], "counts": {"k": 4}}, "s")
+    cfg = parse(Outer, {"name": "x", "inner": {"a": 1, "b": [2, 3]}, "tags": ["p", "q"], "counts": {"k": 4}}, "s")
     assert cfg == Outer("x", Inner(1, (2.0, 3.0)), ("p", "q"), {"k": 4})
 
 
@@ -33,4 +33,4 @@ def test_builds_nested_dataclasses_and_tuples():
 ])
 def test_errors_name_the_field(values, message):
     with pytest.raises(ParamsError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        build(Outer, values, "s")
+        parse(Outer, values, "s")

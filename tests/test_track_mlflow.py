@@ -13,7 +13,7 @@ from mlflow.tracking import MlflowClient
 
 from fixtures_prefect import MODEL, store
 from t2l.fsio import read_json, write_json
-from t2l.params import build
+from t2l.params import parse
 from t2l.track import registry
 from t2l.fsio import file_digest
 from t2l.track.names import flat_params, metric_groups
@@ -140,7 +140,7 @@ def fake_execution(client, tracked_dir, score: float) -> str:
 def test_the_promotion_gate_promotes_only_a_better_challenger(retrained, client, tmp_path, monkeypatch):
     project = retrained.project
     monkeypatch.chdir(project)  # stages run at the project root
-    cfg = build(RegisterConfig, yaml.safe_load((project / "params.yaml").read_text())["register"], "register")
+    cfg = parse(RegisterConfig, yaml.safe_load((project / "params.yaml").read_text())["register"], "register")
     champion = client.get_model_version_by_alias(MODEL, "champion")
     best = variant_metrics(client, champion.tags["parent_run_id"], "t2l")[GATE]
 

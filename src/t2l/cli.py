@@ -10,7 +10,7 @@ import typer
 
 from t2l.errors import UserError
 from t2l.model.config import VARIANTS
-from t2l.params import build, section
+from t2l.params import parse, section
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="T2L: zero-shot video action recognition with temporal token learning.")
@@ -33,7 +33,7 @@ def synth(out: Path = typer.Option(Path("data/raw/synthetic"), help="Output dire
     """Generate the embedded video world (mp4 clips, manifest, image-caption pairs)."""
     from t2l.data.synth.world import SynthConfig, write_world
 
-    manifest = write_world(build(SynthConfig, section("synth", params), "synth"), out)
+    manifest = write_world(parse(SynthConfig, section("synth", params), "synth"), out)
     typer.echo(f"synth: {len(manifest)} clips under {out}")
 
 
@@ -96,7 +96,7 @@ def extract(splits_dir: Path = typer.Option(Path("data/splits"), "--splits", hel
     """Decode every video of the configured datasets once into per-video frame archives."""
     from t2l.frames.extract import ExtractConfig, run
 
-    _print(run(build(ExtractConfig, section("extract", params), "extract"), _roots(params), splits_dir, out))
+    _print(run(parse(ExtractConfig, section("extract", params), "extract"), _roots(params), splits_dir, out))
 
 
 @app.command()
@@ -110,7 +110,7 @@ def describe(dataset: str = typer.Option(None, help="Dataset to describe (defaul
     from t2l.descriptions.config import DescribeConfig
     from t2l.descriptions.stage import run
 
-    cfg = build(DescribeConfig, section("describe", params), "describe")
+    cfg = parse(DescribeConfig, section("describe", params), "describe")
     for name in [dataset] if dataset else configured(params):
         _print(run(cfg, name, splits_dir, out))
 
@@ -123,7 +123,7 @@ def pretrain(images: Path = typer.Option(Path("data/raw/synthetic/images"), help
     """Pretrain the embedded default's tiny CLIP on image-caption pairs (image-text contrastive)."""
     from t2l.train.pretrain import PretrainConfig, run
 
-    _print(run(build(PretrainConfig, section("pretrain", params), "pretrain"), images, out / "clip.pt",
+    _print(run(parse(PretrainConfig, section("pretrain", params), "pretrain"), images, out / "clip.pt",
                out / "metrics.json", state))
 
 
@@ -139,16 +139,18 @@ def train(job: str = typer.Option(..., help="Key of params.yaml's jobs section."
 
     Multi-GPU / multi-node: launch with ``torchrun --nproc_per_node N -m t2l.cli train ...``.
     """
-    from t2l.train import distributed
-    from t2l.train.stage import Job, train_job
+    from t2l import distributed
+    from t2l.jobs import jobs as read_jobs
+    from t2l.params import load
+    from t2l.train.stage import run
 
-    jobs = section("jobs", params)
+    jobs = read_jobs(load(params))
     if job not in jobs:
         raise UserError(f"{params}: jobs has no {job!r}; jobs: {', '.join(jobs)}")
-    spec = build(Job, jobs[job], f"jobs.{job}")
+    spec = jobs[job]
     d = distributed.setup()
     try:
-        summaries = train_job(spec, section("model", params), section("train", params), protocols, frames, descriptions,
+        summaries = run(spec, section("model", params), section("train", params), protocols, frames, descriptions,
                               out or Path("models") / spec.protocol / job, checkpoints or Path("runs") / job, d)
     finally:
         distributed.cleanup()
@@ -171,17 +173,18 @@ def evaluate(protocol: str = typer.Option(..., help="zero_shot, base2novel, few_
     from dataclasses import replace
 
     from t2l.evaluate.stage import EvaluateConfig, Evaluator, run
-    from t2l.train import distributed
-    from t2l.train.stage import Job
+    from t2l import distributed
+    from t2l.jobs import jobs as read_jobs, trained_on
+    from t2l.params import load
 
-    cfg = build(EvaluateConfig, section("evaluate", params), "evaluate")
+    cfg = parse(EvaluateConfig, section("evaluate", params), "evaluate")
     if frames is not None:
         cfg = replace(cfg, frames=frames)
-    jobs = {k: build(Job, v, f"jobs.{k}") for k, v in section("jobs", params).items()}
+    jobs = read_jobs(load(params))
     d = distributed.setup()
     try:
         evaluator = Evaluator(cfg, section("model", params), jobs, protocols, models, frames_dir, descriptions, reports, d)
-        metrics = run(protocol, evaluator, out or Path("metrics") / f"{protocol}.json")
+        metrics = run(protocol, trained_on(load(params), protocol), evaluator, out or Path("metrics") / f"{protocol}.json")
     finally:
         distributed.cleanup()
     if d.main:
@@ -202,7 +205,7 @@ def track(models: Path = typer.Option(Path("models"), help="Trained models (trai
     """Log the pipeline's params, lineage, metrics, curves and figures to MLflow (one parent run)."""
     from t2l.track.stage import Inputs, TrackConfig, run
 
-    cfg = build(TrackConfig, section("track", params), "track")
+    cfg = parse(TrackConfig, section("track", params), "track")
     _print(run(cfg, Inputs(params, models, metrics, reports, protocols, splits, frames, descriptions, lock), out))
 
 
@@ -214,7 +217,7 @@ def register(tracked: Path = typer.Option(Path("mlflow/track.json"), help="Run i
     """Register the model as an MLflow pyfunc (alias challenger); promote it to champion if it wins."""
     from t2l.track.registry import RegisterConfig, run
 
-    _print(run(build(RegisterConfig, section("register", params), "register"), params, tracked, models, out))
+    _print(run(parse(RegisterConfig, section("register", params), "register"), params, tracked, models, out))
 
 
 @app.command()
@@ -229,7 +232,7 @@ def predict(videos: list[Path] = typer.Argument(..., help="Video files to classi
     from t2l.serve.predict import open_model, parse_classes, predict as run_predict
     from t2l.track.registry import RegisterConfig
 
-    cfg = build(RegisterConfig, section("register", params), "register")
+    cfg = parse(RegisterConfig, section("register", params), "register")
     if model is None:
         model = f"models:/{cfg.model_name(section('model', params)['backbone'])}@champion"
     with open_model(model, serving_config(section("evaluate", params), cfg.top_k)) as loaded:
@@ -251,10 +254,10 @@ def info(model: str = typer.Option("t2l", help="Model variant: " + ", ".join(VAR
          pretrained: str = typer.Option(None, help="open_clip tag or weights file (default: random init).")):
     """Print trainable/total parameters and GFLOPs per clip of a model."""
     from t2l.model.config import variant
-    from t2l.model.factory import build
+    from t2l.model.factory import build_model
     from t2l.model.info import parameter_counts, video_gflops
 
-    m = build(variant(model, backbone=backbone, frames=frames, pretrained=pretrained))
+    m = build_model(variant(model, backbone=backbone, frames=frames, pretrained=pretrained))
     _print({"model": model, "backbone": backbone, "frames": frames, "parameters": parameter_counts(m),
             "gflops_per_clip": round(video_gflops(m, frames), 3),
             "flop_convention": "torch.utils.flop_counter: 2 FLOPs per multiply-add, video encoder only"})
@@ -267,7 +270,7 @@ def bench(what: str = typer.Argument("all", help="all, model, data or profile.")
     """Measure model cost (vs vanilla CLIP and ViFi-CLIP), the data path, and a training-step profile."""
     from t2l.bench.stage import BenchConfig, run
 
-    for path in run(build(BenchConfig, section("bench", params), "bench"), what, out):
+    for path in run(parse(BenchConfig, section("bench", params), "bench"), what, out):
         typer.echo(f"bench: wrote {path}")
 
 

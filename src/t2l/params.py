@@ -36,7 +36,7 @@ def section(name: str, path: str | os.PathLike = DEFAULT_PARAMS) -> dict[str, An
     return data[name] or {}
 
 
-def build(cls: type[T], values: dict[str, Any], where: str) -> T:
+def parse(cls: type[T], values: dict[str, Any], where: str) -> T:
     """Instantiate dataclass ``cls`` from ``values``; errors name ``where.key``.
 
     Nested dataclass fields are built recursively; lists become tuples where the field says so.
@@ -61,7 +61,7 @@ def build(cls: type[T], values: dict[str, Any], where: str) -> T:
 def _convert(value: Any, hint: Any, where: str) -> Any:
     origin = typing.get_origin(hint)
     if dataclasses.is_dataclass(hint):
-        return build(hint, value, where)
+        return parse(hint, value, where)
     if origin is tuple and isinstance(value, (list, tuple)):
         args = typing.get_args(hint)
         if len(args) == 2 and args[1] is Ellipsis:

@@ -15,10 +15,9 @@ import torch
 
 from t2l.bench.memory import peak_memory
 from t2l.model.config import variant
-from t2l.model.factory import build, tokenizer_for
+from t2l.model.factory import build_model, tokenizer_for
 from t2l.model.info import parameter_counts, video_gflops
 from t2l.model.text import ClassPrompts
-from t2l.train.loop import objective
 from t2l.train.optim import adamw
 
 VARIANTS = ("vanilla", "t2l", "vifi")
@@ -57,7 +56,7 @@ def interleaved(calls: dict, iterations: int, warmup: int, device: torch.device)
 def build_model(name: str, b: ModelBench, device: torch.device):
     """Variant ``name`` at the bench's backbone and frames, and a random batch of clips for it."""
     torch.manual_seed(0)
-    model = build(variant(name, backbone=b.backbone, frames=b.frames)).to(device)
+    model = build_model(variant(name, backbone=b.backbone, frames=b.frames)).to(device)
     video = torch.randn(b.batch, b.frames, 3, *model.clip.visual.image_size, device=device)
     return model, video
 
@@ -73,7 +72,7 @@ def inference_call(model, video):
 
     @torch.no_grad()
     def call():
-        model.pool(model.encode_frames(video))
+        model.encode_video(video)
     return call
 
 
@@ -85,7 +84,7 @@ def train_step(model, video, b: ModelBench, device: torch.device, lr: float = 1e
     model.train()
 
     def step():
-        loss, _ = objective(model, *model(video, prompts), labels)
+        loss, _ = model.objective(*model(video, prompts), labels)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from t2l.params import ParamsError, build, load
+from t2l.params import ParamsError, parse, load
 
 
 @dataclass(frozen=True)
@@ -19,4 +19,4 @@ def configured(params: str | Path) -> dict[str, DatasetSpec]:
     entries = load(params).get("datasets") or {}
     if not entries:
         raise ParamsError(f"{params}: section 'datasets' is empty; name at least one dataset")
-    return {name: build(DatasetSpec, value, f"datasets.{name}") for name, value in entries.items()}
+    return {name: parse(DatasetSpec, value, f"datasets.{name}") for name, value in entries.items()}

@@ -8,6 +8,7 @@ import torch
 
 from t2l.data.protocols.reader import Run
 from t2l.evaluate.metrics import summary
+from t2l.evaluate.scoring import ScoreSettings
 from t2l.frames.dataset import FrameSource, VideoClipDataset
 from t2l.frames.transforms import EvalTransform
 
@@ -17,13 +18,13 @@ EPOCHS, LR, WEIGHT_DECAY = 300, 1e-2, 1e-3
 
 
 @torch.no_grad()
-def frame_features(model, rows, source: FrameSource, crop: int, resize_ratio: float, batch: int, workers: int):
+def frame_features(model, rows, source: FrameSource, settings: ScoreSettings):
     """Per-frame embeddings (N, T, E) of the frozen model, and labels (N,)."""
     model.eval()
-    ds = VideoClipDataset(rows, source, model.cfg.frames, EvalTransform(crop, resize_ratio))
+    ds = VideoClipDataset(rows, source, model.cfg.frames, EvalTransform(settings.crop, settings.resize_ratio))
     feats, labels = [], []
-    for video, label, _ in torch.utils.data.DataLoader(ds, batch_size=batch, num_workers=workers):
-        feats.append(model.encode_frames(video))
+    for video, label, _ in torch.utils.data.DataLoader(ds, batch_size=settings.batch_size, num_workers=settings.workers):
+        feats.append(model.encode_video(video).frames)
         labels.append(label)
     return torch.cat(feats), torch.cat(labels)
 
@@ -44,12 +45,11 @@ def fit_predict(train: torch.Tensor, labels: torch.Tensor, test: torch.Tensor, c
         return head((test - mean) / std).numpy()
 
 
-def probe_ceilings(model, run: Run, frames_root, decoder: str, crop: int, resize_ratio: float, batch: int,
-                   workers: int) -> dict:
+def probe_ceilings(model, run: Run, frames_root, decoder: str, settings: ScoreSettings) -> dict:
     """``probe_frame_average`` and ``probe_concatenated`` scored on the run's source val split."""
     source = FrameSource(decoder, frames_root / run.train.dataset)
-    xtr, ytr = frame_features(model, run.train.rows(), source, crop, resize_ratio, batch, workers)
-    xva, yva = frame_features(model, run.val.rows(), source, crop, resize_ratio, batch, workers)
+    xtr, ytr = frame_features(model, run.train.rows(), source, settings)
+    xva, yva = frame_features(model, run.val.rows(), source, settings)
     names = run.val.class_names()
     out = {}
     for name, view in ((f"{PROBE}frame_average", lambda x: x.mean(1)), (f"{PROBE}concatenated", lambda x: x.flatten(1))):

@@ -6,20 +6,26 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from torch import nn
 
+from t2l.distributed import Dist, gather_objects
 from t2l.frames.dataset import FrameSource, VideoClipDataset
 from t2l.frames.transforms import EvalTransform
-from t2l.model.t2l import T2L
 from t2l.model.text import ClassPrompts
-from t2l.train.distributed import Dist, gather_objects
 
 
 @dataclass(frozen=True)
-class Views:
-    """Multi-view testing: temporal clips x spatial crops, scores averaged (1 x 1 = single view)."""
+class ScoreSettings:
+    """How clips are read and batched for scoring; multi-view testing is ``clips`` temporal clips x
+    ``crops`` spatial crops, scores averaged (1 x 1 = the paper's single view)."""
 
+    crop: int = 224
+    resize_ratio: float = 256 / 224
+    batch_size: int = 64
+    workers: int = 2
     clips: int = 1
     crops: int = 1
+    frames: int | None = None  # None: the model's own frame count (e.g. 16 for a model trained on 8)
 
 
 @dataclass
@@ -43,33 +49,33 @@ class _Shard(torch.utils.data.Sampler):
 
 
 @torch.no_grad()
-def score(model: T2L, rows, source: FrameSource, prompts: ClassPrompts, crop: int, resize_ratio: float,
-          batch_size: int, workers: int, d: Dist = Dist(), views: Views = Views(), frames: int | None = None,
-          perturb=None) -> Scores:
-    """Logits of every row of ``rows`` (a canonical split frame) against ``prompts``' classes.
-
-    ``frames`` overrides the model's frame count (e.g. 16 for a model trained on 8);
-    ``perturb(clip, index)`` corrupts clips on the fly (robustness evaluation).
-    """
+def score(model: nn.Module, rows, source: FrameSource, prompts: ClassPrompts, settings: ScoreSettings,
+          d: Dist = Dist(), perturb=None) -> Scores:
+    """Logits of every row of ``rows`` (a canonical split frame) against ``prompts``' classes;
+    ``perturb`` (a ``t2l.evaluate.perturbations.Perturbation``) corrupts clips on the fly."""
     model.eval()
-    classes = model.class_embeddings(prompts.to(d.device))
-    t = frames or model.cfg.frames
+    classes = model.encode_classes(prompts.to(d.device))
+    t = settings.frames or model.cfg.frames
     total = None
-    for clip_view in range(views.clips):
-        for crop_view in range(views.crops):
-            transform = EvalTransform(crop, resize_ratio, crop_view, views.crops)
-            ds = VideoClipDataset(rows, source, t, transform, view=clip_view, views=views.clips, perturb=perturb)
-            loader = torch.utils.data.DataLoader(ds, batch_size=batch_size, sampler=_Shard(len(ds), d),
-                                                 num_workers=workers)
+    for clip_view in range(settings.clips):
+        for crop_view in range(settings.crops):
+            transform = EvalTransform(settings.crop, settings.resize_ratio, crop_view, settings.crops)
+            ds = VideoClipDataset(rows, source, t, transform, view=clip_view, views=settings.clips, perturb=perturb)
+            loader = torch.utils.data.DataLoader(ds, batch_size=settings.batch_size, sampler=_Shard(len(ds), d),
+                                                 num_workers=settings.workers)
             part = {}
             for video, _, index in loader:
                 video = video.to(d.device, non_blocking=True)
                 with torch.autocast(d.device.type, enabled=d.device.type == "cuda"):
-                    embedding = model.pool(model.encode_frames(video)).float()
-                logits = model.logits(embedding, classes.float()).cpu().numpy()
-                part.update(zip(index.tolist(), zip(logits, embedding.cpu().numpy())))
+                    features = model.encode_video(video)
+                logits = model.logits(features, classes).float().cpu().numpy()
+                part.update(zip(index.tolist(), zip(logits, features.embedding.float().cpu().numpy())))
             merged = {k: v for shard in gather_objects(d, part) for k, v in shard.items()}
             view_logits = np.stack([merged[i][0] for i in range(len(ds))])
             embeddings = np.stack([merged[i][1] for i in range(len(ds))])
             total = view_logits if total is None else total + view_logits
-    return Scores(total / (views.clips * views.crops), rows["label"].astype(int).to_numpy(), embeddings)
+    return Scores(total / (settings.clips * settings.crops), rows["label"].astype(int).to_numpy(), embeddings)
+
+
+def top1(s: Scores) -> float:
+    return float((s.logits.argmax(1) == s.labels).mean())

@@ -1,8 +1,9 @@
 """The ``evaluate`` stage: score every model of a protocol on every evaluation split.
 
 Models of protocol P are the jobs trained on P plus ``evaluate.baselines`` (untrained variants
-such as vanilla CLIP). ``robustness`` re-runs the zero-shot evaluation under perturbations.
-Writes ``metrics/<protocol>.json`` and per-class / confusion CSVs under ``reports/<protocol>``.
+such as vanilla CLIP). The ``robustness`` evaluation re-runs the zero-shot evaluation of its
+models under perturbations. Writes ``metrics/<evaluation>.json`` and per-class / confusion CSVs
+under ``reports/<evaluation>``.
 """
 
 from __future__ import annotations
@@ -11,33 +12,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import torch
 
 from t2l.data.protocols.reader import Run, SplitRef, read_runs
+from t2l.descriptions.read import load_descriptions
+from t2l.distributed import Dist
 from t2l.errors import UserError
-from t2l.evaluate import aggregate
+from t2l.evaluate import aggregate, robustness
 from t2l.evaluate.metrics import confusion, per_class, summary
-from t2l.evaluate.perturbations import KINDS, perturbation
+from t2l.evaluate.perturbations import perturbation
 from t2l.evaluate.probes import probe_ceilings
-from t2l.evaluate.scoring import Scores, Views, score
+from t2l.evaluate.scoring import Scores, ScoreSettings, score
 from t2l.frames.dataset import FrameSource
 from t2l.fsio import write_csv, write_json
+from t2l.jobs import ROBUSTNESS, Job
 from t2l.model.config import variant
-from t2l.model.factory import build, tokenizer_for
+from t2l.model.factory import build_model, tokenizer_for
 from t2l.model.text import ClassPrompts
-from t2l.train.distributed import Dist
-from t2l.train.stage import Job, load_descriptions, load_model
-
-ROBUSTNESS = "robustness"
-
-
-@dataclass(frozen=True)
-class RobustnessConfig:
-    models: tuple[str, ...] = ("vanilla", "t2l")
-    splits: int = 0  # evaluate the first N splits of each target group; 0 = all
-    perturbations: dict[str, tuple[int, ...]] = field(
-        default_factory=lambda: {name: (1,) if name == "reverse" else (1, 2, 3) for name in KINDS})
+from t2l.model.trained import load_model
 
 
 @dataclass(frozen=True)
@@ -53,7 +45,12 @@ class EvaluateConfig:
     crops: int = 1
     descriptions: bool = True
     probes: bool = False  # zero-shot: linear-probe ceilings of the frozen backbone on the source val split
-    robustness: RobustnessConfig = field(default_factory=RobustnessConfig)
+    robustness: robustness.RobustnessConfig = field(default_factory=robustness.RobustnessConfig)
+
+    @property
+    def scoring(self) -> ScoreSettings:
+        return ScoreSettings(self.crop, self.resize_ratio, self.batch_size, self.workers, self.clips, self.crops,
+                             self.frames or None)
 
 
 class Evaluator:
@@ -76,8 +73,8 @@ class Evaluator:
             cfg = variant(base, **self.model_fields)
             if any(getattr(cfg, part) for part in ("temporal_tokens", "spatial_adapters", "text_adapters", "finetune_clip")):
                 raise UserError(f"evaluate.baselines: {base!r} has trainable parts; train it as a job instead")
-            found.setdefault(base, lambda run, cfg=cfg: build(cfg))
-        return found
+            found.setdefault(base, lambda run, cfg=cfg: build_model(cfg))
+        return {name: (lambda run, load=load: load(run).to(self.d.device)) for name, load in found.items()}
 
     # -- scoring -------------------------------------------------------------------------------
     def _prompts(self, model, ref: SplitRef) -> ClassPrompts:
@@ -86,10 +83,8 @@ class Evaluator:
         return ClassPrompts.from_names(ref.class_names(), tokenizer_for(model.cfg), descriptions)
 
     def score(self, model, ref: SplitRef, perturb=None) -> Scores:
-        c = self.cfg
-        return score(model, ref.rows(), FrameSource(c.decoder, self.frames / ref.dataset), self._prompts(model, ref),
-                     c.crop, c.resize_ratio, c.batch_size, c.workers, self.d, Views(c.clips, c.crops),
-                     c.frames or None, perturb)
+        source = FrameSource(self.cfg.decoder, self.frames / ref.dataset)
+        return score(model, ref.rows(), source, self._prompts(model, ref), self.cfg.scoring, self.d, perturb)
 
     def _result(self, model, ref: SplitRef, report: Path | None) -> dict:
         s = self.score(model, ref)
@@ -104,18 +99,17 @@ class Evaluator:
             write_csv(report.with_suffix(".confusion.csv"), confusion(s.logits, s.labels, names))
         return result
 
-    # -- protocols -----------------------------------------------------------------------------
-    def evaluate(self, protocol: str) -> dict:
-        if protocol == ROBUSTNESS:
-            return self.robustness()
-        if protocol not in aggregate.AGGREGATORS:
-            raise UserError(f"unknown protocol {protocol!r}; known: {', '.join([*aggregate.AGGREGATORS, ROBUSTNESS])}")
+    # -- evaluations ---------------------------------------------------------------------------
+    def evaluate(self, evaluation: str, protocol: str) -> dict:
+        """``evaluation`` of the models trained on ``protocol`` (the same name except robustness)."""
+        if evaluation == ROBUSTNESS:
+            return self.robustness(protocol)
         runs = read_runs(self.protocols / protocol)
         metrics = {}
         for name, load in self.candidates(protocol).items():
             results = {}
             for run in runs:
-                model = load(run).to(self.d.device)
+                model = load(run)
                 slug = lambda ref: self.reports / protocol / name / run.name / ref.name.replace("/", "_")  # noqa: E731
                 results[run.name] = {e.name: self._result(model, e, slug(e)) for e in run.eval}
                 if protocol == "zero_shot" and run.val is not None:
@@ -131,71 +125,27 @@ class Evaluator:
         c, base = self.cfg, variant(self.cfg.baselines[0], **self.model_fields)
         found = {}
         for run in (r for r in runs if r.val is not None):
-            found.update(probe_ceilings(build(base).to(self.d.device), run, self.frames, c.decoder, c.crop,
-                                        c.resize_ratio, c.batch_size, c.workers))
+            found.update(probe_ceilings(build_model(base).to(self.d.device), run, self.frames, c.decoder, c.scoring))
         return found
 
-    def robustness(self) -> dict:
-        """Zero-shot top-1 per perturbation and severity, and the relative drop from clean."""
-        runs: list[Run] = read_runs(self.protocols / "zero_shot")
+    def robustness(self, protocol: str) -> dict:
         rc = self.cfg.robustness
-        candidates = self.candidates("zero_shot")
+        candidates = self.candidates(protocol)
         missing = sorted(set(rc.models) - set(candidates))
         if missing:
-            raise UserError(f"evaluate.robustness.models: no zero-shot model {missing}; have {sorted(candidates)}")
+            raise UserError(f"evaluate.robustness.models: no {protocol} model {missing}; have {sorted(candidates)}")
+        runs = read_runs(self.protocols / protocol)
         metrics = {}
         for name in rc.models:
-            per_group: dict[str, dict] = {}
-            for run in runs:
-                model = candidates[name](run).to(self.d.device)
-                for e in _first_splits(run.eval, rc.splits):
-                    top1 = lambda p=None: float((lambda s: (s.logits.argmax(1) == s.labels).mean())(self.score(model, e, p)))  # noqa: E731
-                    g = per_group.setdefault(e.group, {"clean": []})
-                    g["clean"].append(top1())
-                    for pert, severities in rc.perturbations.items():
-                        for sev in severities:
-                            g.setdefault((pert, sev), []).append(top1(perturbation(pert, sev)))
-            metrics[name] = {group: _robustness_summary(g) for group, g in per_group.items()}
+            metrics[name] = robustness.measure(rc, self.score, runs, candidates[name])
             if self.d.main:
-                write_csv(self.reports / ROBUSTNESS / f"{name}.csv", _robustness_table(metrics[name]))
+                write_csv(self.reports / ROBUSTNESS / f"{name}.csv", robustness.table(metrics[name]))
         return metrics
 
 
-def _first_splits(refs, n: int) -> list:
-    """The first ``n`` splits of each group (all when ``n`` is 0), in protocol order."""
-    seen: dict[str, int] = {}
-    kept = []
-    for e in refs:
-        seen[e.group] = seen.get(e.group, 0) + 1
-        if not n or seen[e.group] <= n:
-            kept.append(e)
-    return kept
-
-
-def _robustness_table(summary: dict) -> pd.DataFrame:
-    """One row per group, perturbation and severity (severity 0: clean), for ``dvc plots``."""
-    rows = []
-    for group, g in summary.items():
-        rows.append({"group": group, "perturbation": "clean", "severity": 0, "top1": g["clean_top1"], "relative_drop": 0.0})
-        for pert, levels in g.items():
-            if pert != "clean_top1":
-                rows += [{"group": group, "perturbation": pert, "severity": int(s[1:]), **v} for s, v in levels.items()]
-    return pd.DataFrame(rows)
-
-
-def _robustness_summary(g: dict) -> dict:
-    clean = float(np.mean(g.pop("clean")))
-    out = {"clean_top1": clean}
-    for (pert, sev), values in g.items():
-        top1 = float(np.mean(values))
-        out.setdefault(pert, {})[f"s{sev}"] = {"top1": top1,
-                                               "relative_drop": (clean - top1) / clean if clean > 0 else 0.0}
-    return out
-
-
-def run(protocol: str, evaluator: Evaluator, out: Path) -> dict:
+def run(evaluation: str, protocol: str, evaluator: Evaluator, out: Path) -> dict:
     with torch.no_grad():
-        metrics = evaluator.evaluate(protocol)
+        metrics = evaluator.evaluate(evaluation, protocol)
     if evaluator.d.main:
         write_json(out, metrics)
     return metrics

@@ -9,6 +9,7 @@ from t2l.errors import UserError
 
 @dataclass(frozen=True)
 class ModelConfig:
+    family: str = "t2l"  # which architecture (t2l.model.factory.FAMILIES): t2l covers vanilla, T2L and ViFi-CLIP
     backbone: str = "ViT-B-16"
     pretrained: str | None = None  # open_clip tag (downloaded to cache_dir) or a state-dict file
     cache_dir: str | None = None

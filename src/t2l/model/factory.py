@@ -1,4 +1,4 @@
-"""Build a T2L model from its config, and restore one from trained weights."""
+"""Build a model of any family from its config, and restore one from trained weights."""
 
 from __future__ import annotations
 
@@ -10,18 +10,24 @@ from t2l.model.config import ModelConfig
 from t2l.model.t2l import T2L
 
 
-def build(cfg: ModelConfig) -> T2L:
-    """CLIP weights as ``cfg.pretrained`` says, plus freshly initialised tokens and adapters."""
-    return T2L(create_clip(cfg.backbone, cfg.pretrained, cfg.cache_dir, cfg.quick_gelu), cfg)
+# family name -> class taking (open_clip CLIP, ModelConfig); see t2l.model.family for the interface
+FAMILIES = {"t2l": T2L}
 
 
-def load_trained(cfg: ModelConfig, trained: dict[str, torch.Tensor]) -> T2L:
+def build_model(cfg: ModelConfig):
+    """CLIP weights as ``cfg.pretrained`` says, plus the family's freshly initialised parts."""
+    if cfg.family not in FAMILIES:
+        raise UserError(f"model.family: unknown family {cfg.family!r}; known: {', '.join(FAMILIES)}")
+    return FAMILIES[cfg.family](create_clip(cfg.backbone, cfg.pretrained, cfg.cache_dir, cfg.quick_gelu), cfg)
+
+
+def load_trained(cfg: ModelConfig, trained: dict[str, torch.Tensor]):
     """A model with ``trained`` (a trainable_state_dict) loaded on top of the CLIP weights.
 
     For a fine-tuned CLIP (ViFi) the weights are ensembled as TC-CLIP does:
     theta = (1 - w) * theta_clip + w * theta_finetuned, w = ``cfg.ensemble_weight``.
     """
-    model = build(cfg)
+    model = build_model(cfg)
     state = model.state_dict()
     unknown = sorted(set(trained) - set(state))
     if unknown:

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
-from open_clip.transformer import text_global_pool
 from torch import nn
+
+from t2l.model import clip_parts as parts
 
 # Used when a class has no description: neutral wording that fits actions and the embedded world.
 TEMPLATES = ("a video of {}.", "a clip of {}.", "{}.", "a video showing {}.", "footage of {}.")
@@ -16,18 +17,13 @@ TEMPLATES = ("a video of {}.", "a clip of {}.", "{}.", "a video showing {}.", "f
 
 def encode_text(clip, tokens: torch.Tensor, adapters: nn.ModuleList | None = None) -> torch.Tensor:
     """Projected text embeddings (N, E) of ``tokens`` (N, context), adapters after each attention."""
-    if not clip.transformer.batch_first:
-        raise ValueError("the text encoder expects a batch-first open_clip transformer")
-    dtype = clip.transformer.get_cast_dtype()
-    x = clip.token_embedding(tokens).to(dtype) + clip.positional_embedding.to(dtype)
-    for i, block in enumerate(clip.transformer.resblocks):
-        x = x + block.ls_1(block.attention(block.ln_1(x), attn_mask=clip.attn_mask))
+    x, mask = parts.text_tokens(clip, tokens), parts.causal_mask(clip)
+    for i, block in enumerate(parts.text_blocks(clip)):
+        x = x + block.ls_1(parts.self_attention(block, block.ln_1(x), mask))
         if adapters is not None:
             x = adapters[i](x)
-        x = x + block.ls_2(block.mlp(block.ln_2(x)))
-    x = text_global_pool(clip.ln_final(x), tokens, clip.text_pool_type, eos_token_id=getattr(clip, "text_eos_id", None))
-    projection = clip.text_projection
-    return projection(x) if isinstance(projection, nn.Linear) else x @ projection
+        x = parts.feed_forward(block, x)
+    return parts.text_pool(clip, x, tokens)
 
 
 @dataclass

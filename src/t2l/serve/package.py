@@ -22,7 +22,7 @@ from t2l.fsio import read_json, write_json
 from t2l.model.backbone import create_clip
 from t2l.serve.pyfunc import CLIP, CONFIG, WEIGHTS
 from t2l.serve.signature import signature
-from t2l.train.stage import MODEL, WEIGHTS as WEIGHTS_FILE
+from t2l.model.trained import MODEL, WEIGHTS as WEIGHTS_FILE
 
 CODE = Path(__file__).with_name("model_code.py")
 # What the pyfunc imports besides t2l itself (which must be installed where the model is served).

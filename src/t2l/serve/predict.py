@@ -13,7 +13,7 @@ import pandas as pd
 from t2l.errors import UserError
 from t2l.serve.package import save
 from t2l.track.store import configure
-from t2l.train.stage import MODEL, WEIGHTS
+from t2l.model.trained import is_model_dir
 
 
 def parse_classes(text: str) -> list[str]:
@@ -28,7 +28,7 @@ def open_model(model: str, config: dict) -> Iterator[mlflow.pyfunc.PyFuncModel]:
     """The pyfunc at ``model``: a models:/ or runs:/ URI, an MLflow model directory, or a training run
     directory (packaged on the fly with ``config``, as ``t2l register`` would)."""
     path = Path(model)
-    if (path / MODEL).is_file() and (path / WEIGHTS).is_file():
+    if is_model_dir(path):
         with tempfile.TemporaryDirectory() as tmp:
             yield mlflow.pyfunc.load_model(str(save(path, config, Path(tmp) / "model")))
         return

@@ -43,7 +43,7 @@ class T2LClassifier(mlflow.pyfunc.PythonModel):
 
     @torch.no_grad()
     def _classes(self, names: tuple[str, ...]) -> torch.Tensor:
-        return self.model.class_embeddings(ClassPrompts.from_names(list(names), self.tokenizer).to(self.device))
+        return self.model.encode_classes(ClassPrompts.from_names(list(names), self.tokenizer).to(self.device))
 
     @torch.no_grad()
     def _probabilities(self, video: str, classes: torch.Tensor) -> torch.Tensor:
@@ -53,8 +53,7 @@ class T2LClassifier(mlflow.pyfunc.PythonModel):
         except (UserError, RuntimeError, OSError) as e:  # decord raises RuntimeError (DECORDError)
             raise _bad_input(f"{video}: cannot read the video ({type(e).__name__}: {e})") from None
         clip = self.transform(frames).unsqueeze(0).to(self.device)
-        embedding = self.model.pool(self.model.encode_frames(clip))
-        return self.model.logits(embedding, classes).softmax(-1)[0].cpu()
+        return self.model.logits(self.model.encode_video(clip), classes).softmax(-1)[0].cpu()
 
     def predict(self, context, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
         top_k = int((params or {}).get("top_k") or self.top_k)

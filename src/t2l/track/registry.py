@@ -20,10 +20,11 @@ from mlflow.tracking import MlflowClient
 
 from t2l.errors import UserError
 from t2l.fsio import read_json, write_json
-from t2l.params import build, load
+from t2l.params import parse, load
 from t2l.serve import package
 from t2l.track.store import configure
-from t2l.train.stage import MODEL, Job
+from t2l.jobs import Job
+from t2l.model.trained import MODEL
 
 CHAMPION, CHALLENGER = "champion", "challenger"
 MODES = ("max", "min")
@@ -101,7 +102,7 @@ def run(cfg: RegisterConfig, params_path: Path, tracked: Path, models: Path, out
     jobs = params.get("jobs") or {}
     if cfg.job not in jobs:
         raise UserError(f"register.job: params.yaml's jobs has no {cfg.job!r}; jobs: {', '.join(jobs)}")
-    job = build(Job, jobs[cfg.job], f"jobs.{cfg.job}")
+    job = parse(Job, jobs[cfg.job], f"jobs.{cfg.job}")
     run_dir = models / job.protocol / cfg.job / cfg.run
     if not (run_dir / MODEL).is_file():
         raise UserError(f"{run_dir}: no trained model (register.job / register.run)")

@@ -25,21 +25,21 @@ import torch
 
 from t2l.data.protocols.reader import read_runs
 from t2l.evaluate.probes import PROBE
-from t2l.evaluate.stage import ROBUSTNESS, EvaluateConfig
+from t2l.evaluate.stage import EvaluateConfig
 from t2l.frames.dataset import FrameSource
 from t2l.frames.transforms import EvalTransform
 from t2l.fsio import read_json, write_json
 from t2l.model.config import ModelConfig, variant
-from t2l.model.factory import build
+from t2l.model.factory import build_model
 from t2l.model.info import parameter_counts
-from t2l.params import build as build_config, load
+from t2l.params import parse, load
 from t2l.track import figures, plots
 from t2l.track.lineage import data_hashes, git_state
 from t2l.track.names import flat_metrics, flat_params, metric_groups
 from t2l.track.store import PARENT_ENV, configure, experiment_id, project_root
-from t2l.train.stage import HISTORY, MODEL, SUMMARY, Job, load_model
+from t2l.jobs import ROBUSTNESS, Job, jobs, trained_on
+from t2l.model.trained import HISTORY, MODEL, SUMMARY, load_model
 
-TRAINED_ON = {ROBUSTNESS: "zero_shot"}  # the evaluate stage scores zero-shot models under perturbations
 FIG3 = {"ttl": "ttl: without TFD", "t2l": "t2l: with TFD"}  # paper Fig. 3 compares these two
 FIG4 = ("vanilla", "t2l")  # paper Fig. 4: CLIP's attention vs T2L's
 
@@ -76,7 +76,7 @@ class Tracker:
     def __init__(self, cfg: TrackConfig, inputs: Inputs, experiment: str):
         self.cfg, self.inp, self.experiment = cfg, inputs, experiment
         self.params = load(inputs.params)
-        self.jobs = {k: build_config(Job, v, f"jobs.{k}") for k, v in (self.params.get("jobs") or {}).items()}
+        self.jobs = jobs(self.params)
         self.runs: dict[str, str] = {}
         self._counts: dict[str, dict[str, int]] = {}
 
@@ -91,10 +91,14 @@ class Tracker:
                 found.append((name, job, m.parent.relative_to(base).as_posix(), m.parent))
         return found
 
+    def scores(self, evaluation: str) -> str:
+        """The protocol whose models ``evaluation`` scored."""
+        return trained_on(self.params, evaluation)
+
     def trained_dir(self, protocol: str, model: str) -> Path | None:
         """The first run directory of ``model`` trained on ``protocol`` (or the protocol it scores)."""
         return next((d for _, job, _, d in self.trained
-                     if job.protocol == TRAINED_ON.get(protocol, protocol) and job.model == model), None)
+                     if job.protocol == self.scores(protocol) and job.model == model), None)
 
     def model_fields(self, protocol: str, model: str) -> dict:
         """The config ``model`` was trained with for ``protocol``, else the untrained preset's.
@@ -111,7 +115,7 @@ class Tracker:
         if key not in self._counts:
             logging.disable(logging.WARNING)  # open_clip warns that it loaded no pretrained weights
             try:
-                self._counts[key] = parameter_counts(build(ModelConfig(**{**fields, "pretrained": None})))
+                self._counts[key] = parameter_counts(build_model(ModelConfig(**{**fields, "pretrained": None})))
             finally:
                 logging.disable(logging.NOTSET)
         c = self._counts[key]
@@ -140,7 +144,7 @@ class Tracker:
                 mlflow.log_artifact(str(run_dir / f))
 
     def log_protocol(self, protocol: str, metrics: dict) -> None:
-        protocol_dir = self.inp.protocols / TRAINED_ON.get(protocol, protocol)
+        protocol_dir = self.inp.protocols / self.scores(protocol)
         refs = [(r.name, e) for r in read_runs(protocol_dir) for e in r.eval] if protocol_dir.is_dir() else []
         notes = {f"notes.{k}": str(v) for k, v in (metrics.get("notes") or {}).items()}
         for model, group, values in metric_groups(protocol, metrics):
@@ -174,19 +178,19 @@ class Tracker:
         protocol_dir = self.inp.protocols / "zero_shot"
         if not self.cfg.figures.videos or not any(dirs.values()) or not protocol_dir.is_dir():
             return []
-        ev = build_config(EvaluateConfig, self.params.get("evaluate") or {}, "evaluate")
+        ev = parse(EvaluateConfig, self.params.get("evaluate") or {}, "evaluate")
         ref = read_runs(protocol_dir)[0].eval[0]
         rows = figures.pick_rows(ref.rows(), self.cfg.figures.videos)
         source = FrameSource(ev.decoder, self.inp.frames / ref.dataset)
         transform = EvalTransform(ev.crop, ev.resize_ratio)
         models = {m: load_model(d) for m, d in dirs.items() if d}
-        models.setdefault("vanilla", build(variant("vanilla", **(self.params.get("model") or {}))))
+        models.setdefault("vanilla", build_model(variant("vanilla", **(self.params.get("model") or {}))))
         logged, embeddings = [], {}
         with torch.no_grad():
             for m, model in models.items():
                 video = figures.clips(rows, source, transform, model.cfg.frames)
                 if m in FIG3:
-                    embeddings[FIG3[m]] = model.eval().encode_frames(video).numpy()
+                    embeddings[FIG3[m]] = model.eval().encode_video(video).frames.numpy()
                 if m in FIG4:
                     grid = model.clip.visual.grid_size[0]
                     fig = figures.attention_figure(model.eval().attention_maps(video[:1]), video[0], grid,

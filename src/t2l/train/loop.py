@@ -15,18 +15,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from t2l.data.protocols.reader import Run
-from t2l.evaluate.scoring import score
+from t2l.evaluate.scoring import ScoreSettings, score, top1
 from t2l.frames.dataset import FrameSource, VideoClipDataset
 from t2l.frames.transforms import TrainTransform
-from t2l.model.losses import cross_entropy_loss, symmetric_kl_loss, tfd_loss
-from t2l.model.t2l import T2L
 from t2l.model.text import ClassPrompts
 from t2l.train import checkpoint
-from t2l.train.distributed import Dist, gather_objects
+from t2l.distributed import Dist, gather_objects
 from t2l.train.inputs import input_digests
 from t2l.train.optim import adamw, warmup_cosine
 
@@ -63,27 +62,6 @@ def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
     return {"bf16": torch.bfloat16, "fp16": torch.float16}[precision]
 
 
-def contrastive(model: T2L, frames: torch.Tensor, classes: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    videos = model.pool(frames.float())
-    classes = classes.float()
-    if model.cfg.contrastive == "kl":
-        return symmetric_kl_loss(videos, classes[labels], labels, model.logit_scale)
-    return cross_entropy_loss(model.logits(videos, classes), labels)
-
-
-def objective(model: T2L, frames: torch.Tensor, classes: torch.Tensor,
-              labels: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """lambda_1 * contrastive + lambda_2 * TFD (variants with TFD), and its detached parts."""
-    c = contrastive(model, frames, classes, labels)
-    parts = {"contrastive": c.detach()}
-    loss = model.cfg.contrastive_weight * c
-    if model.cfg.tfd_weight:
-        t = tfd_loss(frames.float())
-        parts["tfd"] = t.detach()
-        loss = loss + model.cfg.tfd_weight * t
-    return loss, parts
-
-
 def _checksum(state: dict[str, torch.Tensor]) -> str:
     """Digest of the weights' bytes: equal on every rank when DDP kept them in sync."""
     h = hashlib.sha256()
@@ -96,7 +74,7 @@ def _checksum(state: dict[str, torch.Tensor]) -> str:
 class Trainer:
     """Trains one run of a protocol; ``fit`` returns the summary written beside the weights."""
 
-    def __init__(self, model: T2L, cfg: TrainConfig, run: Run, frames_root: Path, descriptions: dict,
+    def __init__(self, model: nn.Module, cfg: TrainConfig, run: Run, frames_root: Path, descriptions: dict,
                  tokenizer, state_path: Path, d: Dist = Dist()):
         self.model, self.cfg, self.run, self.d = model.to(d.device), cfg, run, d
         self.state_path, self.frames_root = Path(state_path), Path(frames_root)
@@ -160,8 +138,8 @@ class Trainer:
 
     def _step_loss(self, video, labels, prompts: ClassPrompts) -> tuple[torch.Tensor, dict]:
         with torch.autocast(self.d.device.type, dtype=self.dtype, enabled=self.dtype is not None):
-            frames, classes = self.net(video, prompts)
-        loss, parts = objective(self.model, frames, classes, labels)
+            features, classes = self.net(video, prompts)
+        loss, parts = self.model.objective(features, classes, labels)
         return loss, {k: v.item() for k, v in parts.items()}
 
     def _epoch(self, epoch: int, bar) -> dict:
@@ -196,9 +174,9 @@ class Trainer:
 
     def validate(self) -> float:
         rows = self.run.val.rows()
-        s = score(self.model, rows, FrameSource(self.cfg.decoder, self.frames_root / self.run.val.dataset),
-                  self.val_prompts, self.cfg.crop, self.cfg.resize_ratio, self.cfg.eval_batch_size, self.cfg.workers, self.d)
-        return float((s.logits.argmax(1) == s.labels).mean())
+        settings = ScoreSettings(self.cfg.crop, self.cfg.resize_ratio, self.cfg.eval_batch_size, self.cfg.workers)
+        return top1(score(self.model, rows, FrameSource(self.cfg.decoder, self.frames_root / self.run.val.dataset),
+                          self.val_prompts, settings, self.d))
 
     # -- the whole run ------------------------------------------------------------------------
     def fit(self) -> tuple[dict, dict[str, torch.Tensor], pd.DataFrame]:

@@ -58,10 +58,3 @@ def read_runs(protocol_dir: str | Path) -> list[Run]:
                 _ref(base, r["val"], "val") if r.get("val") else None,
                 tuple(_ref(base, e, e["name"]) for e in r["eval"])) for r in spec["runs"]]
 
-
-def find_run(protocol_dir: str | Path, name: str) -> Run:
-    runs = read_runs(protocol_dir)
-    for run in runs:
-        if run.name == name:
-            return run
-    raise UserError(f"{protocol_dir}: no run {name!r}; runs: {', '.join(r.name for r in runs)}")

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Callable
 
 from t2l.data.protocols import base2novel, few_shot, fully_supervised, zero_shot
-from t2l.params import ParamsError, build
+from t2l.params import ParamsError, parse
 
 # protocol -> (config dataclass, builder(config, splits_dir, out) -> protocol.json content)
 PROTOCOLS: dict[str, tuple[type, Callable]] = {
@@ -22,7 +22,7 @@ def configs(section: dict) -> dict:
     unknown = sorted(set(section) - set(PROTOCOLS))
     if unknown:
         raise ParamsError(f"protocols: unknown protocol(s) {', '.join(unknown)}; known: {', '.join(PROTOCOLS)}")
-    return {name: build(PROTOCOLS[name][0], values, f"protocols.{name}")
+    return {name: parse(PROTOCOLS[name][0], values, f"protocols.{name}")
             for name, values in section.items() if values is not None}
 
 

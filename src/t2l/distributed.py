@@ -42,14 +42,6 @@ def cleanup() -> None:
         dist.destroy_process_group()
 
 
-def sum_over_ranks(d: Dist, *values: float) -> list[float]:
-    if not d.enabled:
-        return list(values)
-    t = torch.tensor(values, dtype=torch.float64, device=d.device)
-    dist.all_reduce(t)
-    return t.tolist()
-
-
 def gather_objects(d: Dist, obj):
     """Every rank's ``obj`` in rank order (a list with one element when not distributed)."""
     if not d.enabled:
