@@ -52,6 +52,11 @@ def patch_size(visual) -> int:
     return visual.patch_size[0]
 
 
+def output_dim(visual) -> int:
+    """Width of the joint image-text space the projection maps into."""
+    return visual.proj.shape[1]
+
+
 def image_pool(visual, x: torch.Tensor) -> torch.Tensor:
     """Projected CLS embeddings (N, E) of the last block's output ``x`` (N, L, D): ``ln_post``, CLS, projection."""
     return visual.ln_post(x[:, 0]) @ visual.proj
@@ -94,6 +99,22 @@ def project_qkv(block, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, tor
     return split_heads(q, n), split_heads(k, n), split_heads(v, n)
 
 
+def _rows(block, h: torch.Tensor, rows: slice) -> torch.Tensor:
+    w, b = qkv_weights(block)
+    return F.linear(h, w[rows], None if b is None else b[rows])
+
+
+def project_queries(block, h: torch.Tensor) -> torch.Tensor:
+    """Queries (N, heads, L, d) of normalised input ``h`` (N, L, D) alone (the packed projection's first third)."""
+    return split_heads(_rows(block, h, slice(0, h.shape[-1])), heads(block))
+
+
+def project_keys_values(block, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Keys and values (N, heads, L, d) of normalised input ``h`` (N, L, D) alone."""
+    k, v = _rows(block, h, slice(h.shape[-1], None)).chunk(2, dim=-1)
+    return split_heads(k, heads(block)), split_heads(v, heads(block))
+
+
 def self_attention(block, h: torch.Tensor, attn_mask: torch.Tensor | None = None) -> torch.Tensor:
     """The block's attention (before ``ls_1`` and the residual) on normalised input ``h`` (N, L, D):
     what ``block.attention(h)`` computes, in one scaled-dot-product call on batch-first tensors."""
@@ -113,6 +134,25 @@ def feed_forward(block, x: torch.Tensor) -> torch.Tensor:
     return x + block.ls_2(block.mlp(block.ln_2(x)))
 
 
+def attention_norm(block, x: torch.Tensor) -> torch.Tensor:
+    """``ln_1(x)``: the normalised input of the block's attention."""
+    return block.ln_1(x)
+
+
+def add_attention(block, x: torch.Tensor, attended: torch.Tensor) -> torch.Tensor:
+    """``x + ls_1(attended)``: the residual step after the block's attention (output projection included)."""
+    return x + block.ls_1(attended)
+
+
+def norms(block) -> tuple[nn.Module, nn.Module]:
+    """The block's LayerNorms before attention and before the MLP (``ln_1``, ``ln_2``)."""
+    return block.ln_1, block.ln_2
+
+
+def mlp(block) -> nn.Module:
+    return block.mlp
+
+
 # -- text tower ------------------------------------------------------------------------------------
 def text_blocks(clip) -> nn.ModuleList:
     return clip.transformer.resblocks
@@ -130,6 +170,29 @@ def token_embedding(clip) -> nn.Embedding:
 
 def causal_mask(clip) -> torch.Tensor | None:
     return clip.attn_mask
+
+
+def context_length(clip) -> int:
+    return clip.positional_embedding.shape[0]
+
+
+def text_positions(clip, length: int) -> torch.Tensor:
+    """The first ``length`` text position embeddings (length, D), in the tower's dtype."""
+    return clip.positional_embedding[:length].to(clip.transformer.get_cast_dtype())
+
+
+def end_positions(clip, tokens: torch.Tensor) -> torch.Tensor:
+    """(N,) the position of each row's end token, where ``text_pool`` reads ``tokens`` (N, context)."""
+    if clip.text_pool_type == "eos":
+        return (tokens == clip.text_eos_id).int().argmax(dim=-1)
+    return tokens.argmax(dim=-1)
+
+
+def project_text(clip, x: torch.Tensor) -> torch.Tensor:
+    """End-token states ``x`` (…, D) of the last block through ``ln_final`` and the projection (…, E)."""
+    x = clip.ln_final(x)
+    projection = clip.text_projection
+    return projection(x) if isinstance(projection, nn.Linear) else x @ projection
 
 
 def text_pool(clip, x: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
