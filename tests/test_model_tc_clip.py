@@ -1,6 +1,7 @@
 """TC-CLIP on open_clip: seeds, context tokens, the local-global bias, prompts, VP, the whole model on t2l-tiny."""
 
 import logging
+from dataclasses import asdict
 
 import pytest
 import torch
@@ -9,11 +10,11 @@ import torch.nn.functional as F
 from t2l.errors import UserError
 from t2l.model import clip_parts as cp
 from t2l.model.backbone import create_clip, tokenizer
-from t2l.model.config import ModelConfig
+from t2l.model.config import ModelConfig, variant
 from t2l.model.tc_clip import TCClip, TCClipOptions
 from t2l.model.tc_clip.context import local_global_bias, seed_tokens, seeds_per_frame, summarize
-from t2l.model.tc_clip.ensemble import ensemble
-from t2l.model.tc_clip.info import parameter_counts, video_gflops
+from t2l.model.factory import load_trained
+from t2l.model.info import parameter_counts, video_gflops
 from t2l.model.tc_clip.prompting import VideoPromptLayer
 from t2l.model.tc_clip.prompts import class_name_prompts, initial_vectors, with_prompt_slots
 from t2l.model.tc_clip.text import embed, encode_state, finish, run_blocks, text_block
@@ -368,19 +369,22 @@ def test_lr_scale_is_ten_for_prompt_vectors_and_the_vp_layer_only(model):
     assert set(scales.values()) == {1.0, 10.0}
 
 
-def test_weight_space_ensembling_interpolates_clip_and_keeps_the_added_modules():
-    fresh, tuned = tiny_model(seed=0), tiny_model(seed=1)
-    trained = tuned.trainable_state_dict()
+def test_weight_space_ensembling_interpolates_clip_and_keeps_the_added_modules(tmp_path):
+    torch.save(tiny_clip(seed=0).state_dict(), tmp_path / "clip.pt")
+    cfg = variant("tc_clip", backbone="t2l-tiny", frames=4, pretrained=str(tmp_path / "clip.pt"),
+                  tc_clip=asdict(TINY_OPTIONS))
+    trained = tiny_model(seed=1).trainable_state_dict()
     assert "clip.token_embedding.weight" not in trained
-    merged = ensemble(fresh, trained, 0.7)
-    zero_shot = fresh.state_dict()
+    merged = load_trained(cfg, trained).state_dict()
+    zero_shot = tiny_clip(seed=0).state_dict()
+    zero_shot = {f"clip.{k}": v for k, v in zero_shot.items()}
     w = "clip.visual.transformer.resblocks.1.attn.in_proj_weight"
     assert torch.allclose(merged[w], 0.3 * zero_shot[w] + 0.7 * trained[w])
     assert torch.allclose(merged["clip.logit_scale"], 0.3 * zero_shot["clip.logit_scale"] + 0.7 * trained["clip.logit_scale"])
     for name in ("prompt_vectors", "local_global_bias", "video_prompting.q.weight"):
         assert torch.equal(merged[name], trained[name])
     with pytest.raises(UserError, match="unexpected keys"):
-        ensemble(fresh, {"clip.nope": torch.zeros(1)}, 0.7)
+        load_trained(cfg, {**trained, "clip.nope": torch.zeros(1)})
 
 
 def test_parameter_counts_and_gflops(model):

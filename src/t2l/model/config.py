@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from t2l.errors import UserError
+from t2l.model.tc_clip.options import TCClipOptions
+from t2l.params import parse
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,7 @@ class ModelConfig:
     contrastive_weight: float = 1.0  # lambda_1
     tfd_weight: float = 1.0  # lambda_2; 0 disables the Temporal Feature Diversity loss
     grad_checkpointing: bool = False
+    tc_clip: TCClipOptions = field(default_factory=TCClipOptions)  # family tc_clip only
 
     def __post_init__(self):
         if self.contrastive not in ("ce", "kl"):
@@ -34,6 +37,8 @@ class ModelConfig:
         if self.finetune_clip and (self.temporal_tokens or self.spatial_adapters or self.text_adapters):
             raise UserError("model.finetune_clip (ViFi-CLIP) trains CLIP itself: turn temporal tokens and adapters off")
 
+
+_FINETUNED = dict(temporal_tokens=False, spatial_adapters=False, text_adapters=False, tfd_weight=0.0, finetune_clip=True)
 
 # The paper's model, its ablations (Tables 7-8) and the baselines it is compared with.
 VARIANTS: dict[str, dict] = {
@@ -45,6 +50,11 @@ VARIANTS: dict[str, dict] = {
     "t2l": dict(),
     "vifi": dict(temporal_tokens=False, spatial_adapters=False, text_adapters=False, tfd_weight=0.0,
                  finetune_clip=True, ensemble_weight=0.5),
+    # TC-CLIP (Kim et al. 2024): all of CLIP fine-tuned, ensembled with zero-shot CLIP at w = 0.7 as its scripts do
+    "tc_clip": dict(family="tc_clip", **_FINETUNED, ensemble_weight=0.7),
+    "tc_clip_no_context": dict(family="tc_clip", **_FINETUNED, ensemble_weight=0.7, tc_clip=dict(context_tokens=0)),
+    "tc_clip_no_vp": dict(family="tc_clip", **_FINETUNED, ensemble_weight=0.7,
+                          tc_clip=dict(video_prompting=False, n_ctx=0)),
 }
 
 
@@ -52,8 +62,11 @@ def variant(name: str, **fields) -> ModelConfig:
     """Preset ``name`` on top of shared ``fields`` (backbone, frames, loss weights...).
 
     The preset decides which parts are on (tokens, adapters, TFD, fine-tuning), so a shared
-    ``tfd_weight`` applies only to variants that use TFD.
+    ``tfd_weight`` applies only to variants that use TFD; a preset's nested options (a dict)
+    change only the options they name.
     """
     if name not in VARIANTS:
         raise UserError(f"unknown model variant {name!r}; known: {', '.join(VARIANTS)}")
-    return replace(ModelConfig(**fields), **VARIANTS[name])
+    base = parse(ModelConfig, fields, "model")
+    preset = {k: replace(getattr(base, k), **v) if isinstance(v, dict) else v for k, v in VARIANTS[name].items()}
+    return replace(base, **preset)

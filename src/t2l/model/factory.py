@@ -8,10 +8,11 @@ from t2l.errors import UserError
 from t2l.model.backbone import create_clip, tokenizer
 from t2l.model.config import ModelConfig
 from t2l.model.t2l import T2L
+from t2l.model.tc_clip.model import TCClip
 
 
 # family name -> class taking (open_clip CLIP, ModelConfig); see t2l.model.family for the interface
-FAMILIES = {"t2l": T2L}
+FAMILIES = {"t2l": T2L, "tc_clip": lambda clip, cfg: TCClip(clip, cfg, cfg.tc_clip)}
 
 
 def build_model(cfg: ModelConfig):
@@ -24,8 +25,10 @@ def build_model(cfg: ModelConfig):
 def load_trained(cfg: ModelConfig, trained: dict[str, torch.Tensor]):
     """A model with ``trained`` (a trainable_state_dict) loaded on top of the CLIP weights.
 
-    For a fine-tuned CLIP (ViFi) the weights are ensembled as TC-CLIP does:
-    theta = (1 - w) * theta_clip + w * theta_finetuned, w = ``cfg.ensemble_weight``.
+    A fine-tuned CLIP (ViFi-CLIP, TC-CLIP) is ensembled with zero-shot CLIP in weight space
+    (WiSE-FT, as TC-CLIP's scripts do): theta = (1 - w) * theta_clip + w * theta_finetuned for
+    every weight of the wrapped CLIP, w = ``cfg.ensemble_weight``; modules a family adds to CLIP
+    have no zero-shot value and keep their trained weights.
     """
     model = build_model(cfg)
     state = model.state_dict()
@@ -33,7 +36,10 @@ def load_trained(cfg: ModelConfig, trained: dict[str, torch.Tensor]):
     if unknown:
         raise UserError(f"trained weights do not fit model {cfg.backbone}: unexpected keys {unknown[:5]}")
     w = cfg.ensemble_weight if cfg.finetune_clip else 1.0
-    merged = {k: (1 - w) * state[k] + w * v.to(state[k].dtype) if w != 1.0 and v.is_floating_point() else v
+    if not 0.0 <= w <= 1.0:
+        raise UserError(f"model.ensemble_weight must be in [0, 1], got {w}")
+    merged = {k: (1 - w) * state[k] + w * v.to(state[k].dtype)
+              if w != 1.0 and k.startswith("clip.") and v.is_floating_point() else v
               for k, v in trained.items()}
     missing_trainable = [n for n, p in model.named_parameters() if p.requires_grad and n not in trained]
     if missing_trainable:

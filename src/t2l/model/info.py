@@ -1,19 +1,24 @@
-"""Parameter counts and FLOPs of a model (torch's FLOP counter)."""
+"""Parameter counts and FLOPs of a model of any family (torch's FLOP counter)."""
 
 from __future__ import annotations
 
 import torch
+from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
-# readable names of the families' parts (top-level submodules); others keep their attribute name
+# readable names of the families' parts (first component of a parameter name); others keep theirs
 PART_NAMES = {"temporal": "temporal tokens", "spatial_adapters": "spatial adapters", "text_adapters": "text adapters",
-              "clip": "CLIP"}
+              "clip": "CLIP", "prompt_vectors": "prompt vectors", "video_prompting": "video prompting",
+              "local_global_bias": "local-global bias"}
 
 
 def parameter_counts(model: torch.nn.Module) -> dict[str, int]:
-    """Trainable parameters per part (top-level submodule), plus ``trainable`` and ``total``."""
-    counts = {PART_NAMES.get(attr, attr): sum(p.numel() for p in part.parameters() if p.requires_grad)
-              for attr, part in model.named_children()}
+    """Trainable parameters per part, plus ``trainable`` and ``total``."""
+    counts: dict[str, int] = {}
+    for name, p in model.named_parameters():
+        part = name.split(".")[0]
+        part = PART_NAMES.get(part, part)
+        counts[part] = counts.get(part, 0) + (p.numel() if p.requires_grad else 0)
     counts["trainable"] = sum(p.numel() for p in model.parameters() if p.requires_grad)
     counts["total"] = sum(p.numel() for p in model.parameters())
     return counts
@@ -26,9 +31,9 @@ def video_gflops(model: torch.nn.Module, frames: int) -> float:
     was_training = model.training
     model.eval()
     fastpath = torch.backends.mha.get_fastpath_enabled()
-    torch.backends.mha.set_fastpath_enabled(False)  # the fused kernel escapes the counter
-    try:
-        with FlopCounterMode(display=False) as counter:  # grad mode on: its module tracker needs it
+    torch.backends.mha.set_fastpath_enabled(False)  # the fused kernels escape the counter:
+    try:  # attention is counted through its matrix products
+        with sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter:  # grad mode on: its module tracker needs it
             model.encode_video(video)
     finally:
         torch.backends.mha.set_fastpath_enabled(fastpath)

@@ -17,6 +17,7 @@ from t2l.errors import UserError
 from t2l.fsio import save_torch, write_json
 from t2l.model.config import ModelConfig
 from t2l.model.factory import load_trained
+from t2l.params import parse
 
 WEIGHTS, MODEL, SUMMARY, HISTORY = "weights.pt", "model.json", "train.json", "history.csv"
 
@@ -34,7 +35,7 @@ def model_config(run_dir: Path) -> ModelConfig:
     path = Path(run_dir) / MODEL
     if not path.is_file():
         raise UserError(f"{run_dir}: no trained model here (missing {MODEL}; run `t2l train` first)")
-    return ModelConfig(**json.loads(path.read_text()))
+    return parse(ModelConfig, json.loads(path.read_text()), str(path))
 
 
 def load_model(run_dir: Path):

@@ -18,6 +18,7 @@ from t2l.fsio import read_json
 from t2l.model.config import ModelConfig
 from t2l.model.factory import load_trained, tokenizer_for
 from t2l.model.text import ClassPrompts
+from t2l.params import parse
 
 # context.artifacts keys (see t2l.serve.package)
 WEIGHTS, CONFIG, CLIP = "weights", "config", "clip"
@@ -32,7 +33,7 @@ class T2LClassifier(mlflow.pyfunc.PythonModel):
 
     def load_context(self, context) -> None:
         conf = context.model_config
-        cfg = replace(ModelConfig(**read_json(context.artifacts[CONFIG])), pretrained=context.artifacts[CLIP])
+        cfg = replace(parse(ModelConfig, read_json(context.artifacts[CONFIG]), "model"), pretrained=context.artifacts[CLIP])
         weights = torch.load(context.artifacts[WEIGHTS], map_location="cpu", weights_only=True)
         self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         self.model = load_trained(cfg, weights).to(self.device).eval()

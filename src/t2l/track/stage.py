@@ -115,7 +115,7 @@ class Tracker:
         if key not in self._counts:
             logging.disable(logging.WARNING)  # open_clip warns that it loaded no pretrained weights
             try:
-                self._counts[key] = parameter_counts(build_model(ModelConfig(**{**fields, "pretrained": None})))
+                self._counts[key] = parameter_counts(build_model(parse(ModelConfig, {**fields, "pretrained": None}, "model")))
             finally:
                 logging.disable(logging.NOTSET)
         c = self._counts[key]

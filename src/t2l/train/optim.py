@@ -10,21 +10,24 @@ from torch import nn
 
 def param_groups(model: nn.Module, weight_decay: float, lr: float, token_lr_scale: float = 1.0) -> list[dict]:
     """Weight decay on weight matrices; none on biases, norms, embeddings, tokens, scales.
-    Temporal tokens get their own group at ``lr * token_lr_scale``."""
-    decay, no_decay, tokens = [], [], []
+
+    Learning rates: temporal tokens at ``lr * token_lr_scale``; a family that scales some of its
+    parameters (``model.lr_scale(name)``, e.g. TC-CLIP's 10x on prompt vectors and the VP layer)
+    gets those at ``lr`` times its scale. One group per (decay, scale), in first-seen order.
+    """
+    groups: dict[tuple[bool, float], list] = {}
+    scale_of = getattr(model, "lr_scale", lambda name: 1.0)
     for name, p in model.named_parameters():
         if not p.requires_grad:
             continue
         leaf = name.rsplit(".", 1)[-1]
+        tokens = name.startswith("temporal.")
         matrix = p.ndim >= 2 and leaf == "weight" and "norm" not in name.lower() and ".ln" not in name
-        if name.startswith("temporal."):
-            tokens.append(p)
-        else:
-            (decay if matrix and "embedding" not in name else no_decay).append(p)
-    groups = [{"params": decay, "weight_decay": weight_decay, "lr": lr}, {"params": no_decay, "weight_decay": 0.0, "lr": lr}]
-    if tokens:
-        groups.append({"params": tokens, "weight_decay": 0.0, "lr": lr * token_lr_scale})
-    return groups
+        decay = matrix and "embedding" not in name and not tokens
+        scale = scale_of(name) * (token_lr_scale if tokens else 1.0)
+        groups.setdefault((decay, scale), []).append(p)
+    return [{"params": params, "weight_decay": weight_decay if decay else 0.0, "lr": lr * scale}
+            for (decay, scale), params in groups.items()]
 
 
 def adamw(model: nn.Module, lr: float, weight_decay: float, betas=(0.9, 0.98), eps: float = 1e-8,
