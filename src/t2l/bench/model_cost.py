@@ -53,7 +53,7 @@ def interleaved(calls: dict, iterations: int, warmup: int, device: torch.device)
     return {name: sorted(t)[len(t) // 2] for name, t in times.items()}
 
 
-def build_model(name: str, b: ModelBench, device: torch.device):
+def bench_model(name: str, b: ModelBench, device: torch.device):
     """Variant ``name`` at the bench's backbone and frames, and a random batch of clips for it."""
     torch.manual_seed(0)
     model = build_model(variant(name, backbone=b.backbone, frames=b.frames)).to(device)
@@ -93,7 +93,7 @@ def train_step(model, video, b: ModelBench, device: torch.device, lr: float = 1e
 
 def training_memory(name: str, b: ModelBench, device: torch.device) -> float:
     """Peak MB of the first two steps of a fresh model: activations, gradients, optimiser state."""
-    model, video = build_model(name, b, device)
+    model, video = bench_model(name, b, device)
     step = train_step(model, video, b, device)
     with peak_memory(device) as mem:
         step()
@@ -103,7 +103,7 @@ def training_memory(name: str, b: ModelBench, device: torch.device) -> float:
 
 
 def run(b: ModelBench, device: torch.device) -> dict:
-    built = {name: build_model(name, b, device) for name in VARIANTS}
+    built = {name: bench_model(name, b, device) for name in VARIANTS}
     rows = {name: {"variant": name, **describe(m)} for name, (m, _) in built.items()}
     infer = interleaved({n: inference_call(m, v) for n, (m, v) in built.items()}, b.iterations, b.warmup, device)
     train = interleaved({n: train_step(*built[n], b, device) for n in TRAINED}, b.iterations, b.warmup, device)

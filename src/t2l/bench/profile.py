@@ -5,13 +5,13 @@ from __future__ import annotations
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from t2l.bench.model_cost import ModelBench, build_model, train_step
+from t2l.bench.model_cost import ModelBench, bench_model, train_step
 
 
 def run(backbone: str = "t2l-tiny", frames: int = 8, batch: int = 16, classes: int = 32, rows: int = 15) -> dict:
     b = ModelBench(backbone, frames, batch, classes)
     cpu = torch.device("cpu")
-    step = train_step(*build_model("t2l", b, cpu), b, cpu, lr=1e-3)
+    step = train_step(*bench_model("t2l", b, cpu), b, cpu, lr=1e-3)
     step()  # warm up
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         step()
