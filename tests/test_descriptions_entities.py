@@ -14,7 +14,8 @@ from t2l.data.splits.schema import CLASSES_FILE, classes_frame
 from t2l.data.synth.motions import REVERSAL
 from t2l.descriptions import entity_template
 from t2l.descriptions.config import DescribeConfig
-from t2l.descriptions.entities import BODY_PARTS, EntitiesConfig, build, label_units, parse_units, read_corpus, run
+from t2l.descriptions.corpus import read_corpus
+from t2l.descriptions.entities import BODY_PARTS, EntitiesConfig, build, label_units, parse_units, run
 from t2l.errors import UserError
 from t2l.fsio import write_csv
 from t2l.params import ParamsError, parse

@@ -30,9 +30,9 @@ from pathlib import Path
 from t2l.descriptions import entity_template
 from t2l.descriptions.chat import ChatDescriber
 from t2l.descriptions.config import DescribeConfig
+from t2l.descriptions.corpus import Entity, read_corpus, unique, unit_key
 from t2l.descriptions.names import class_names, readable
-from t2l.errors import UserError
-from t2l.fsio import read_json, write_json
+from t2l.fsio import write_json
 from t2l.params import ParamsError
 
 BACKENDS = ("template", "file", "openai")
@@ -58,13 +58,6 @@ _SECTION_KIND = {"object": "object", "bodypart": "body part", "scene": "scene", 
 
 
 @dataclass(frozen=True)
-class Entity:
-    unit: str
-    kind: str
-    description: str
-
-
-@dataclass(frozen=True)
 class EntitiesConfig:
     backend: str = "template"  # openai: the describe section's server, model, key variable and cache
     path: str = ""  # file backend: the corpus JSON
@@ -79,10 +72,6 @@ class EntitiesConfig:
         for field in ("entity_prompt", "unit_prompt"):
             if "{category}" not in getattr(self, field):
                 raise ParamsError(f"entities.{field} must contain {{category}}")
-
-
-def unit_key(unit: str) -> str:
-    return " ".join(unit.lower().split())
 
 
 def label_units(label: str) -> list[str]:
@@ -106,34 +95,6 @@ def parse_units(answer: str) -> list[tuple[str, str]]:
 
 def body_parts() -> list[Entity]:
     return [Entity(unit, "body part", text) for unit, text in BODY_PARTS.items()]
-
-
-def unique(entities: list[Entity]) -> list[Entity]:
-    """The first entity of every unit, in order."""
-    seen: dict[str, Entity] = {}
-    for e in entities:
-        seen.setdefault(unit_key(e.unit), replace(e, unit=unit_key(e.unit)))
-    return list(seen.values())
-
-
-def read_corpus(path: str | Path) -> list[Entity]:
-    """A corpus JSON: a list of ``{unit, description[, kind]}`` or an object ``{unit: description}``."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path}: no such entity corpus")
-    data = read_json(path)
-    rows = [{"unit": u, "description": d} for u, d in data.items()] if isinstance(data, dict) else data
-    if not isinstance(rows, list) or not rows:
-        raise UserError(f"{path}: expected a non-empty list of {{unit, description}} "
-                        f"or an object {{unit: description}}")
-    entities = []
-    for i, row in enumerate(rows):
-        texts = isinstance(row, dict) and all(isinstance(row.get(k), str) and row[k].strip()
-                                              for k in ("unit", "description"))
-        if not texts or not isinstance(row.get("kind", ""), str):
-            raise UserError(f"{path}: entry {i}: expected unit and description as non-empty text (kind optional)")
-        entities.append(Entity(row["unit"].strip(), row.get("kind", "").strip(), " ".join(row["description"].split())))
-    return entities
 
 
 def _template(labels: list[str]) -> list[Entity]:

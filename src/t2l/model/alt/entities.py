@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from t2l.descriptions.entities import Entity, read_corpus, unique
+from t2l.descriptions.corpus import Entity, read_corpus, unique
 from t2l.errors import UserError
 from t2l.fsio import save_torch
 from t2l.model.backbone import create_clip, tokenizer
