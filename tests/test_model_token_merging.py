@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from t2l.model.token_merging import (bipartite_soft_matching, layer_rates, merge_down, merge_steps, merge_weighted,
-                                     proportional_attention)
+                                     proportional_attention, tokens_after)
 
 # Six 2-d tokens; A = positions 0, 2, 4 and B = 1, 3, 5. Best links: t0 -> t1 (cos 0.995),
 # t2 -> t3 (cos 0.981), t4 -> t5 (cos 0).
@@ -97,3 +97,13 @@ def test_merge_down_reaches_the_target_count_and_conserves_total_size():
     assert torch.allclose((merged * size).sum(1), x.sum(1), atol=1e-4)
     same, none = merge_down(x, final=40, r=6)
     assert same is x and none is None
+
+
+def test_tokens_after_counts_what_repeated_matchings_leave():
+    assert tokens_after(197, 8, 12, protect_first=True) == 101  # ViT-B/16 at 224 px, ALT's r = 8
+    assert tokens_after(9, 8, 3, protect_first=True) == 2  # capped: 9 -> 5 -> 3 -> 2
+    assert tokens_after(9, 8, 3) == 2 and tokens_after(6, 8, 1) == 3 and tokens_after(197, 0, 12) == 197
+    x = torch.randn(1, 9, 4, generator=torch.Generator().manual_seed(0))
+    for _ in range(3):
+        x = bipartite_soft_matching(x, 8, protect_first=True)(x)
+    assert x.shape[1] == 2

@@ -10,8 +10,9 @@ weighted by size and add sizes up. Two uses:
 
 - summarising a set of tokens down to k (TC-CLIP's context tokens): ``merge_down``;
 - merging inside ViT blocks (ALT): ``bipartite_soft_matching(keys, r, protect_first=True)`` keeps
-  the CLS token unmerged and first, ``merge_weighted`` carries sizes from block to block, and
-  ``proportional_attention(size)`` is the log-size bias to add to attention logits.
+  the CLS token unmerged and first, ``merge_weighted`` carries sizes from block to block,
+  ``proportional_attention(size)`` is the log-size bias to add to attention logits, and
+  ``tokens_after`` says how many tokens the blocks leave.
 """
 
 from __future__ import annotations
@@ -70,6 +71,14 @@ def bipartite_soft_matching(metric: torch.Tensor, r: int, protect_first: bool = 
         if protect_first:
             kept = kept.sort(dim=-1).values
         return Matching(kept, merged, partner.gather(1, merged))
+
+
+def tokens_after(length: int, r: int, steps: int, protect_first: bool = False) -> int:
+    """Tokens left of ``length`` after ``steps`` matchings of ``r`` each, with the cap
+    ``bipartite_soft_matching`` applies (at most half the mergeable tokens per step)."""
+    for _ in range(steps if r > 0 else 0):
+        length -= min(r, (length - int(protect_first)) // 2)
+    return length
 
 
 def merge_weighted(matching: Matching, x: torch.Tensor, size: torch.Tensor | None = None
