@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from t2l.errors import UserError
+from t2l.model.alt.options import ALTOptions
 from t2l.model.tc_clip.options import TCClipOptions
 from t2l.params import parse
 
@@ -30,6 +31,7 @@ class ModelConfig:
     tfd_weight: float = 1.0  # lambda_2; 0 disables the Temporal Feature Diversity loss
     grad_checkpointing: bool = False
     tc_clip: TCClipOptions = field(default_factory=TCClipOptions)  # family tc_clip only
+    alt: ALTOptions = field(default_factory=ALTOptions)  # family alt only
 
     def __post_init__(self):
         if self.contrastive not in ("ce", "kl"):
@@ -55,6 +57,11 @@ VARIANTS: dict[str, dict] = {
     "tc_clip_no_context": dict(family="tc_clip", **_FINETUNED, ensemble_weight=0.7, tc_clip=dict(context_tokens=0)),
     "tc_clip_no_vp": dict(family="tc_clip", **_FINETUNED, ensemble_weight=0.7,
                           tc_clip=dict(video_prompting=False, n_ctx=0)),
+    # ALT (Chen et al. 2024): region-aware ViT fine-tuned at a tenth of the rate, entity-aligned queries, video decoder
+    "alt": dict(family="alt", **_FINETUNED),
+    "alt_no_tome": dict(family="alt", **_FINETUNED, alt=dict(r=0, align_regions=False)),  # Table 8, r = 0
+    "alt_no_region": dict(family="alt", **_FINETUNED, alt=dict(align_regions=False)),  # Table 5, CLS aligned only
+    "alt_no_align": dict(family="alt", **_FINETUNED, alt=dict(queries="learned")),  # Table C3, learnable queries
 }
 
 

@@ -9,7 +9,8 @@ from torch.utils.flop_counter import FlopCounterMode
 # readable names of the families' parts (first component of a parameter name); others keep theirs
 PART_NAMES = {"temporal": "temporal tokens", "spatial_adapters": "spatial adapters", "text_adapters": "text adapters",
               "clip": "CLIP", "prompt_vectors": "prompt vectors", "video_prompting": "video prompting",
-              "local_global_bias": "local-global bias"}
+              "local_global_bias": "local-global bias", "query": "aligned queries", "learned_queries": "learned queries",
+              "decoder": "video decoder"}
 
 
 def parameter_counts(model: torch.nn.Module) -> dict[str, int]:
