@@ -69,12 +69,31 @@ def served(model: Path, log: Path, **env: str) -> Iterator[tuple[httpx.Client, s
             yield http, proc
         finally:
             http.close()
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:  # e.g. threads stuck in a read that never returns
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=20)
+            stop(proc)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def stop(proc: subprocess.Popen, grace_s: float = 20) -> None:
+    """End the server's whole process group: SIGTERM, then SIGKILL for what is left after ``grace_s``
+    (a server whose threads are stuck in reads that never return does not stop on SIGTERM)."""
+    os.killpg(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    try:
+        proc.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        pass
+    while _group_alive(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if _group_alive(proc.pid):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=grace_s)
 
 
 def descendants(pid: int) -> list[int]:

@@ -46,7 +46,7 @@ class _Worker:
         self._start()
 
     def _start(self) -> None:
-        self.proc = subprocess.Popen(self._command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
+        self.proc = subprocess.Popen(self._command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         self.ready = False
 
     def restart(self) -> None:
