@@ -228,15 +228,11 @@ def predict(videos: list[Path] = typer.Argument(..., help="Video files to classi
             top_k: int = typer.Option(None, help="Classes to return per video (default: register.top_k)."),
             params: Path = PARAMS):
     """Classify videos among free-text classes with the pyfunc that `mlflow models serve` serves."""
-    from t2l.serve.package import serving_config
     from t2l.serve.predict import open_model, parse_classes, predict as run_predict
-    from t2l.track.registry import RegisterConfig
 
-    cfg = parse(RegisterConfig, section("register", params), "register")
-    if model is None:
-        model = f"models:/{cfg.model_name(section('model', params)['backbone'])}@champion"
-    with open_model(model, serving_config(section("evaluate", params), cfg.top_k)) as loaded:
-        _print(run_predict(loaded, videos, parse_classes(classes), top_k))
+    names = parse_classes(classes)
+    with open_model(model, params) as loaded:
+        _print(run_predict(loaded, videos, names, top_k))
 
 
 @app.command()

@@ -1,1 +1,1 @@
-"""Frames: ffmpeg I/O, frame extraction into per-video archives, decoders, sampling, transforms."""
+"""Frames: ffmpeg I/O, per-video frame archives, decoders, sampling, transforms, one clip as model input."""

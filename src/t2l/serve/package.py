@@ -56,7 +56,7 @@ def _artifacts(run_dir: Path, tmp: Path) -> dict[str, str]:
     return {WEIGHTS: str(run_dir / WEIGHTS_FILE), CONFIG: str(tmp / MODEL), CLIP: str(clip)}
 
 
-# No input example: it would name a video file that exists only here. The signature is explicit.
+# No input example: it would carry a whole video inside the model. The signature is explicit.
 NO_EXAMPLE = ".*input example was not provided"
 
 

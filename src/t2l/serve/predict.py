@@ -1,4 +1,10 @@
-"""One-off predictions through the pyfunc, from the registry or straight from a training run."""
+"""One-off predictions through the pyfunc, from the registry or straight from a training run.
+
+Each video file is sent as the server would receive it (its bytes), so ``t2l predict`` and
+``mlflow models serve`` give the same answer. Reading from the registry creates and writes nothing:
+the store must exist (t2l.track.store.existing_uri) and the model is copied out of it first, so
+MLflow's bookkeeping file (``registered_model_meta``) lands in the copy, not in the store.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +15,14 @@ from typing import Iterator
 
 import mlflow
 import pandas as pd
+from mlflow.exceptions import MlflowException
 
 from t2l.errors import UserError
-from t2l.serve.package import save
-from t2l.track.store import configure
+from t2l.frames.clip_input import read_file
+from t2l.params import parse, section
+from t2l.serve.package import save, serving_config
+from t2l.serve.settings import ServeSettings
+from t2l.track.store import existing_uri
 from t2l.model.trained import is_model_dir
 
 
@@ -23,27 +33,54 @@ def parse_classes(text: str) -> list[str]:
     return names
 
 
+def _register_config(params: Path):
+    from t2l.track.registry import RegisterConfig
+
+    return parse(RegisterConfig, section("register", params), "register")
+
+
+def champion_uri(params: Path) -> str:
+    """models:/<register.name>@champion for params.yaml's backbone."""
+    return f"models:/{_register_config(params).model_name(section('model', params)['backbone'])}@champion"
+
+
 @contextmanager
-def open_model(model: str, config: dict) -> Iterator[mlflow.pyfunc.PyFuncModel]:
-    """The pyfunc at ``model``: a models:/ or runs:/ URI, an MLflow model directory, or a training run
-    directory (packaged on the fly with ``config``, as ``t2l register`` would)."""
+def open_model(model: str | None, params: Path) -> Iterator[mlflow.pyfunc.PyFuncModel]:
+    """The pyfunc at ``model``: a training run directory (packaged on the fly with params.yaml's
+    evaluation settings, as ``t2l register`` would), an MLflow model directory, or a models:/ or
+    runs:/ URI read from the store of ``params``' project (default: the registered champion)."""
+    model = model or champion_uri(params)
     path = Path(model)
-    if is_model_dir(path):
-        with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp:
+        if is_model_dir(path):
+            config = serving_config(section("evaluate", params), _register_config(params).top_k)
             yield mlflow.pyfunc.load_model(str(save(path, config, Path(tmp) / "model")))
-        return
-    configure()
-    try:
-        loaded = mlflow.pyfunc.load_model(model)
-    except mlflow.exceptions.MlflowException as e:
-        raise UserError(f"{model}: cannot load the model ({e.message})") from None
-    yield loaded
+            return
+        if path.is_dir():
+            yield mlflow.pyfunc.load_model(str(path))
+            return
+        try:
+            uri = existing_uri(params.resolve().parent)
+        except UserError as e:
+            raise UserError(f"{e}; or give --model a training run directory") from None
+        mlflow.set_tracking_uri(uri)
+        mlflow.set_registry_uri(uri)
+        try:
+            loaded = mlflow.pyfunc.load_model(model, dst_path=tmp)
+        except MlflowException as e:
+            raise UserError(f"{model}: cannot load the model ({e.message})") from None
+        yield loaded
 
 
 def predict(model: mlflow.pyfunc.PyFuncModel, videos: list[Path], classes: list[str], top_k: int | None) -> list[dict]:
-    frame = pd.DataFrame({"video": [str(v) for v in videos], "classes": [classes] * len(videos)})
-    try:
-        result = model.predict(frame, params={"top_k": top_k} if top_k else None)
-    except mlflow.exceptions.MlflowException as e:  # bad input: the message says which video and why
-        raise UserError(e.message) from None
-    return [{**r, "probabilities": [float(p) for p in r["probabilities"]]} for r in result.to_dict("records")]
+    max_bytes = ServeSettings.from_env().clip_limits().max_bytes
+    answers = []
+    for video in videos:
+        frame = pd.DataFrame({"video": [read_file(video, max_bytes)], "name": [str(video)], "classes": [classes]})
+        try:
+            (row,) = model.predict(frame, params={"top_k": top_k} if top_k else None).to_dict("records")
+        except MlflowException as e:  # bad input: the message names the video and says why
+            raise UserError(e.message) from None
+        answers.append({"video": str(video), "classes": list(row["classes"]),
+                        "probabilities": [float(p) for p in row["probabilities"]]})
+    return answers

@@ -1,15 +1,18 @@
-"""The pyfunc's schema: one row per video, each with its own candidate classes (zero-shot).
+"""The pyfunc's schema: one row per clip, each with its own candidate classes (zero-shot).
 
-Input columns: ``video`` (string, a path the server can read) and ``classes`` (list of strings,
-free-text class names). Output columns: ``video``, ``classes`` (the top-k names, best first) and
-``probabilities`` (softmax over all candidate classes, same order). Param ``top_k``.
+Input columns: ``video`` (binary: the clip's bytes, base64 in JSON) or, where the operator set a
+media root, ``path`` (string, a file under it); ``name`` (optional string: how errors refer to the
+clip); ``classes`` (list of strings, free-text class names). Output columns, one row per input row
+in order: ``classes`` (the top-k names, best first) and ``probabilities`` (softmax over all
+candidate classes, same order). Param ``top_k``.
 
-REST (``mlflow models serve``)::
+REST (``mlflow models serve``; docs/serving.md has the limits)::
 
     POST /invocations
-    {"dataframe_records": [{"video": "/data/clip.mp4", "classes": ["juggling", "knitting"]}],
+    {"dataframe_records": [{"video": "<base64 of clip.mp4>", "name": "clip.mp4",
+                            "classes": ["juggling", "knitting"]}],
      "params": {"top_k": 1}}
-    -> {"predictions": [{"video": "/data/clip.mp4", "classes": ["juggling"], "probabilities": [0.91]}]}
+    -> {"predictions": [{"classes": ["juggling"], "probabilities": [0.91]}]}
 """
 
 from __future__ import annotations
@@ -21,8 +24,10 @@ from mlflow.types.schema import Array
 
 def signature(top_k: int) -> ModelSignature:
     return ModelSignature(
-        inputs=Schema([ColSpec(DataType.string, "video"), ColSpec(Array(DataType.string), "classes")]),
-        outputs=Schema([ColSpec(DataType.string, "video"), ColSpec(Array(DataType.string), "classes"),
-                        ColSpec(Array(DataType.double), "probabilities")]),
+        inputs=Schema([ColSpec(DataType.binary, "video", required=False),
+                       ColSpec(DataType.string, "path", required=False),
+                       ColSpec(DataType.string, "name", required=False),
+                       ColSpec(Array(DataType.string), "classes")]),
+        outputs=Schema([ColSpec(Array(DataType.string), "classes"), ColSpec(Array(DataType.double), "probabilities")]),
         params=ParamSchema([ParamSpec("top_k", DataType.long, top_k)]),
     )

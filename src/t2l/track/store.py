@@ -14,15 +14,22 @@ from pathlib import Path
 import mlflow
 from mlflow.tracking import MlflowClient
 
+from t2l.errors import UserError
+
 STORE_DIR = "mlflow"
 URI_ENV = "MLFLOW_TRACKING_URI"
 SQLITE = "sqlite:///"
 PARENT_ENV = "MLFLOW_PARENT_RUN_ID"  # set by the Prefect flow: log under its parent run
 
 
-def project_root(start: Path | None = None) -> Path:
+def find_project(start: Path | None = None) -> Path | None:
+    """The nearest directory up from ``start`` (default: the working directory) with a dvc.yaml."""
     start = (start or Path.cwd()).resolve()
-    return next((d for d in (start, *start.parents) if (d / "dvc.yaml").is_file()), start)
+    return next((d for d in (start, *start.parents) if (d / "dvc.yaml").is_file()), None)
+
+
+def project_root(start: Path | None = None) -> Path:
+    return find_project(start) or (start or Path.cwd()).resolve()
 
 
 def tracking_uri(root: Path | None = None) -> str:
@@ -39,6 +46,24 @@ def artifact_location(uri: str) -> str | None:
     """``artifacts/`` beside a sqlite database; None (the server decides) for other stores."""
     db = sqlite_path(uri)
     return (db.parent / "artifacts").as_uri() if db else None
+
+
+def existing_uri(start: Path | None = None) -> str:
+    """The store to read from, which must exist already: unlike ``configure`` this creates nothing."""
+    uri = os.environ.get(URI_ENV)
+    if not uri:
+        start = (start or Path.cwd()).resolve()
+        project = find_project(start)
+        if project is None:
+            raise UserError(f"no MLflow store to read: {URI_ENV} is unset and neither {start} nor a directory "
+                            f"above it holds dvc.yaml; set {URI_ENV} (e.g. "
+                            f"sqlite:////path/to/project/mlflow/mlflow.db) or run inside the project")
+        uri = tracking_uri(project)
+    db = sqlite_path(uri)
+    if db is not None and not db.is_file():
+        source = URI_ENV if os.environ.get(URI_ENV) else "the project's default store"
+        raise UserError(f"{db}: no MLflow store there ({source}); set {URI_ENV} to the store that holds the model")
+    return uri
 
 
 def configure(root: Path | None = None) -> MlflowClient:
