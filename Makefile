@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 
-.PHONY: setup demo test lock clean-data
+.PHONY: setup demo test paper standin lock clean-data
 
 setup:
 	@VENV=$(VENV) scripts/setup.sh
@@ -12,7 +12,18 @@ demo: setup  ## the whole pipeline on the embedded default
 	dvc repro
 
 test: setup  ## the test suite
+	ruff check src pipelines tests scripts
 	pytest
+
+paper: setup  ## a paper experiment on real data: make paper EXP=zero_shot_k400 (see profiles/)
+	@test -n "$(EXP)" || { echo "make paper EXP=<profile>; profiles: $$(t2l profile | tr '\n' ' ')"; exit 2; }
+	t2l profile $(EXP)
+	t2l doctor
+	dvc repro
+
+standin: setup  ## re-make the shipped stand-in CLIP (models/standin): its frozen DVC stage's command, then record it
+	t2l pretrain
+	dvc commit --force standin@t2l-tiny
 
 lock: setup  ## re-pin constraints.txt from the working environment
 	scripts/lock.sh

@@ -3,7 +3,7 @@
 Per dataset: prepare the output directory exactly as ``t2l extract`` does (same settings marker,
 stale archives pruned), map ``extract_shard`` over shards — each a ``python -m pipelines.shard``
 process running ``t2l.frames.extract.extract_videos`` on ``paths[i::n]`` — then write the manifest
-and quarantine report. ``dvc repro extract`` afterwards finds every archive in place and only
+and quarantine report. ``dvc repro extract@<dataset>`` afterwards finds every archive in place and only
 records the result. The task runner decides where shards run: local processes, or a Dask
 cluster (``dask_address``; its workers need this project at the same path and the same
 environment).
@@ -22,16 +22,17 @@ from prefect.cache_policies import NO_CACHE
 
 from pipelines.runners import task_runner
 from pipelines.shard import FRAMES, SPLITS
-from t2l.frames.extract import ExtractConfig, finish_dataset, prepare_dataset, split_paths
-from t2l.params import parse, section
+from t2l.frames.extract import finish_dataset, prepare_dataset, split_paths
+from t2l.jobs import extract_config
+from t2l.params import load, section
 
 CODE = Path(__file__).resolve().parents[1]  # where `pipelines` is importable from
 
 
 def _prepare(project: Path, dataset: str) -> tuple[Path, list[str], dict]:
-    params = project / "params.yaml"
-    cfg = parse(ExtractConfig, section("extract", params), "extract")
-    root = project / section("datasets", params)[dataset]["root"]
+    params = load(project / "params.yaml")
+    cfg = extract_config(params)
+    root = project / params["datasets"][dataset]["root"]
     return prepare_dataset(cfg, dataset, str(root), project / SPLITS, project / FRAMES)
 
 

@@ -40,9 +40,9 @@ def retrain(project: str = ".", protocols: list[str] | None = None, datasets: li
     env = stage_env(root, uri, parent)
     try:
         for name in stages:
-            if name == "extract" and shards > 0:
-                run_extraction(str(root), datasets or None, shards,
-                               cfg.dask_address if dask_address is None else dask_address)
+            kind, _, item = name.partition("@")
+            if kind == "extract" and shards > 0:
+                run_extraction(str(root), [item], shards, cfg.dask_address if dask_address is None else dask_address)
             output = (promotion if name == PROMOTION else stage)(name, str(root), env)
             attach_log(str(root), parent, name, output)
     except BaseException as e:

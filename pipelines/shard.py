@@ -10,16 +10,19 @@ import json
 import sys
 from pathlib import Path
 
-from t2l.frames.extract import ExtractConfig, extract_videos, split_paths
-from t2l.params import parse, section
+from t2l import layout
+from t2l.frames.extract import extract_videos, split_paths
+from t2l.jobs import extract_config
+from t2l.params import load
 
-SPLITS, FRAMES = Path("data/splits"), Path("data/frames")
+SPLITS, FRAMES = Path(layout.SPLITS), Path(layout.FRAMES)
 
 
 def main(argv: list[str]) -> None:
     dataset, index, shards = argv[0], int(argv[1]), int(argv[2])
-    cfg = parse(ExtractConfig, section("extract"), "extract")
-    root = Path(section("datasets")[dataset]["root"])
+    params = load()
+    cfg = extract_config(params)
+    root = Path(params["datasets"][dataset]["root"])
     paths = split_paths(SPLITS / dataset)[index::shards]
     quarantined = extract_videos(paths, root, FRAMES / dataset, cfg, desc=f"extract {dataset} {index + 1}/{shards}")
     print(json.dumps(quarantined))

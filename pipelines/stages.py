@@ -22,7 +22,7 @@ from t2l.params import load
 TRANSIENT = re.compile(r"exited with (?:-\d+|137|143)\b|Unable to acquire lock|database is locked"
                        r"|Connection (?:reset|refused|aborted)|Temporary failure in name resolution|timed out",
                        re.IGNORECASE)
-TAIL = 4000
+TAIL = 4000  # characters of a failed stage's output in its error
 
 
 class StageFailed(RuntimeError):
@@ -40,10 +40,12 @@ def retry_transient(task, task_run, state) -> bool:
 
 
 def stage_names(project: Path) -> list[str]:
-    """Every stage of dvc.yaml, foreach stages expanded, in file order."""
-    proc = subprocess.run([sys.executable, "-m", "dvc", "stage", "list", "--name-only"], cwd=project,
-                          capture_output=True, text=True, check=True)
-    return proc.stdout.split()
+    """Every stage of dvc.yaml that DVC may run (frozen ones, such as the shipped stand-in CLIP's,
+    left out), foreach stages expanded, in file order."""
+    from dvc.repo import Repo
+
+    with Repo(str(project)) as repo:
+        return [s.addressing for s in repo.index.stages if not s.frozen]
 
 
 def select(stages: list[str], project: Path, protocols: list[str] | None, datasets: list[str] | None) -> list[str]:
@@ -58,7 +60,7 @@ def select(stages: list[str], project: Path, protocols: list[str] | None, datase
         if protocols and (kind == "evaluate" and item not in protocols
                           or kind == "train" and params["jobs"][item]["protocol"] not in trained):
             continue
-        if datasets and kind == "describe" and item not in datasets:
+        if datasets and kind in ("splits", "describe", "extract") and item not in datasets:
             continue
         keep.append(stage)
     return keep
@@ -73,13 +75,20 @@ def stage_env(project: Path, tracking_uri: str, parent_run_id: str) -> dict[str,
 
 @task(name="dvc-repro", task_run_name="{stage}", cache_policy=NO_CACHE, retry_condition_fn=retry_transient)
 def repro(stage: str, project: str, env: dict[str, str]) -> str:
-    """Run one stage; return its output. Raises StageFailed (transient or not) on failure."""
+    """Run one stage, streaming its output to the Prefect log line by line (a progress bar's
+    redraws collapsed to their last state); return the whole output. Raises StageFailed
+    (transient or not) on failure."""
     logger = get_run_logger()
     logger.info("dvc repro --single-item %s (MLflow parent run %s)", stage, env.get("MLFLOW_PARENT_RUN_ID"))
-    proc = subprocess.run([sys.executable, "-m", "dvc", "repro", "--single-item", stage], cwd=project,
-                          env={**os.environ, **env}, capture_output=True, text=True)
-    output = proc.stdout + proc.stderr
-    if proc.returncode != 0:
+    proc = subprocess.Popen([sys.executable, "-m", "dvc", "repro", "--single-item", stage], cwd=project,
+                            env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    lines = []
+    for raw in proc.stdout:
+        line = raw.decode(errors="replace").rstrip("\n").split("\r")[-1].rstrip()
+        if line:
+            logger.info(line)
+            lines.append(line)
+    output = "\n".join(lines)
+    if proc.wait() != 0:
         raise StageFailed(stage, proc.returncode, output)
-    logger.info(output[-TAIL:])
     return output

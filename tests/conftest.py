@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from t2l.data.splits import adapters
-from t2l.data.synth.world import SOURCE, TARGET, SynthConfig, write_world
+from t2l.data.synth.world import SOURCE, TARGET, SynthConfig
+from t2l.data.synth.world import run as write_world
 from t2l.frames.ffmpeg_io import write_video
 
 REPO = Path(__file__).resolve().parents[1]
@@ -22,7 +23,7 @@ os.environ.setdefault("DVC_NO_ANALYTICS", "1")  # the dvc processes tests start 
 TINY_WORLD = SynthConfig(
     seed=3, size=32, fps=8, frames=(8, 14), source_shapes=("square", "star"), target_shapes=("heart",),
     motions=("moving left", "rotating clockwise"), source_clips_per_class={"train": 2, "val": 1, "test": 1},
-    target_clips_per_class=1, target_splits=2, images=16, workers=2,
+    target_clips_per_class=1, target_splits=2, workers=2,
 )
 
 
@@ -84,8 +85,10 @@ def world_params(world_dir: Path, **sections) -> str:
     """A params.yaml text pointing the datasets section at ``world_dir``."""
     import yaml
 
-    params = {"datasets": {n: {"adapter": "synthetic", "root": str(world_dir / n)} for n in (SOURCE, TARGET)},
-              "extract": {"short_side": 0, "jpeg_quality": 95, "min_frames": 2, "workers": 2}}
+    params = {"datasets": {n: {"adapter": "synthetic", "root": str(world_dir / n), "watch": str(world_dir / n)}
+                           for n in (SOURCE, TARGET)},
+              "clip": {"frames": 8, "crop": 64, "short_side": 64},
+              "extract": {"jpeg_quality": 95, "min_frames": 2, "workers": 2}}
     params.update(sections)
     return yaml.safe_dump(params)
 

@@ -14,8 +14,8 @@ import shutil
 from pathlib import Path
 
 import yaml
-
 from conftest import moving_square, run_t2l
+
 from t2l.frames.ffmpeg_io import write_video
 
 CODECS = {".avi": "mpeg4", ".mp4": "libx264", ".webm": "libvpx-vp9"}
@@ -225,7 +225,7 @@ def make_all(base: Path) -> dict:
 
 
 def params_text(trees: dict) -> str:
-    datasets = {name: {"adapter": ADAPTER[name], "root": str(t["root"]), "options": t["options"]}
+    datasets = {name: {"adapter": ADAPTER[name], "root": str(t["root"]), "watch": str(t["root"]), "options": t["options"]}
                 for name, t in trees.items()}
     return yaml.safe_dump({"datasets": datasets, "protocols": PROTOCOLS})
 
@@ -239,8 +239,8 @@ def convert_with_cli(base: Path) -> dict:
     d = {"trees": trees, "params": params, "splits": base / "splits", "protocols": base / "protocols",
          "report": base / "report.json"}
     d["splits_out"] = run_t2l("splits", "--out", str(d["splits"]), "--params", str(params)).stdout
-    d["protocols_out"] = run_t2l("protocols", "--splits", str(d["splits"]), "--out", str(d["protocols"]),
+    d["protocols_out"] = run_t2l("protocols", "--splits-dir", str(d["splits"]), "--out", str(d["protocols"]),
                                  "--params", str(params)).stdout
-    d["validate_out"] = run_t2l("validate", "--splits", str(d["splits"]), "--protocols", str(d["protocols"]),
+    d["validate_out"] = run_t2l("validate", "--splits-dir", str(d["splits"]), "--protocols-dir", str(d["protocols"]),
                                 "--report", str(d["report"]), "--params", str(params)).stdout
     return d

@@ -10,11 +10,10 @@ from pathlib import Path
 
 import torch
 import yaml
+from conftest import BIN, REPO, TINY_WORLD, run_t2l
 
-from conftest import BIN, REPO, run_t2l
 from t2l.model.backbone import create_clip
 from t2l.params import as_dict
-from conftest import TINY_WORLD
 
 JOB = "zs-t2l"
 
@@ -45,7 +44,7 @@ def scratch_project(d: Path, params: dict) -> Path:
     """A committed git + DVC project with the repository's dvc.yaml and code, and ``params``."""
     for name in ("dvc.yaml", ".dvcignore"):
         shutil.copy(REPO / name, d / name)
-    for name in ("src", "pipelines"):
+    for name in ("src", "pipelines", "models/standin"):  # models/standin: the shipped stand-in CLIP
         shutil.copytree(REPO / name, d / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     (d / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     sh("git", "init", "-q", cwd=d)

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Iterator
 
 import httpx
-
 from conftest import BIN
 
 CLASSES = ["heart moving left", "heart moving right", "heart rotating clockwise", "heart rotating counterclockwise"]

@@ -6,8 +6,8 @@ import time
 import pytest
 import torch
 import yaml
-
 from conftest import run_t2l
+
 from t2l.bench import data_path, model_cost, profile
 from t2l.bench.memory import peak_memory
 

@@ -5,9 +5,9 @@ import re
 import shutil
 
 import pytest
-
 from conftest import run_t2l
 from fixtures_datasets import ADAPTER, HMDB_CLASSES, K400_MISSING, K600_MISSING, Clips, make_hmdb51
+
 from t2l.data.splits import adapters
 from t2l.data.splits.schema import SPLIT_COLUMNS, read_table
 from t2l.data.splits.ucf101 import decamel
@@ -56,7 +56,7 @@ def test_ucf_class_folders_are_de_camel_cased(folder, text):
 
 def test_one_dataset_by_cli_with_its_default_layout(real_datasets, tmp_path):
     root = real_datasets["trees"]["hmdb51"]["root"]
-    run_t2l("splits", "--dataset", "hmdb51", "--root", str(root), "--out", str(tmp_path))
+    run_t2l("splits", "--adapter", "hmdb51", "--root", str(root), "--out", str(tmp_path))
     for split in ("classes", "train1", "test3"):
         expected = (real_datasets["splits"] / f"hmdb51/{split}.csv").read_bytes()
         assert (tmp_path / f"hmdb51/{split}.csv").read_bytes() == expected
@@ -94,9 +94,9 @@ CORRUPTIONS = [  # dataset, annotation file (relative to the dataset root), edit
     ("ssv2", "labels/train.json", lambda lines: lines[:-3], None, "invalid JSON"),
     ("ssv2", "labels/labels.json", _replace_line(3, '    "Pushing something from left to right": "0",'), 3,
      "duplicate class id 0"),
-    ("ssv2", "labels/validation.json", lambda lines: [l.replace("on a surface", "onto a table") for l in lines], 52,
+    ("ssv2", "labels/validation.json", lambda lines: [line.replace("on a surface", "onto a table") for line in lines], 52,
      "unknown class 'Putting something onto a table'"),
-    ("ssv2", "labels/validation.json", lambda lines: [l.replace('"1112"', '"1105"') for l in lines], 11,
+    ("ssv2", "labels/validation.json", lambda lines: [line.replace('"1112"', '"1105"') for line in lines], 11,
      "duplicate video id '1105'"),
     ("ucf101_vifi", "../vifi/labels.csv", _replace_line(4, "1,yo yo"), 4, "duplicate id 1"),
     ("ucf101_vifi", "../vifi/train_split1.txt", _replace_line(7, "ApplyEyeMakeup/v_ApplyEyeMakeup_g04_c01.avi 7"), 7,
@@ -126,7 +126,7 @@ def test_cli_reports_a_corrupt_annotation_without_traceback(real_datasets, tmp_p
     shutil.copytree(real_datasets["trees"]["hmdb51"]["root"], tmp_path / "hmdb51")
     split_file = tmp_path / "hmdb51/testTrainMulti_7030_splits/kick_ball_test_split1.txt"
     split_file.write_text(split_file.read_text().replace(" 2 \n", " 7 \n", 1))
-    proc = run_t2l("splits", "--dataset", "hmdb51", "--root", str(tmp_path / "hmdb51"), "--out", str(tmp_path / "s"),
+    proc = run_t2l("splits", "--adapter", "hmdb51", "--root", str(tmp_path / "hmdb51"), "--out", str(tmp_path / "s"),
                    check=False)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert re.search(rf"{re.escape(str(split_file))}: line \d+: marker must be", proc.stderr)

@@ -6,8 +6,8 @@ import shutil
 
 import pandas as pd
 import pytest
-
 from fixtures_datasets import PROTOCOLS, SSV2_TEMPLATES
+
 from t2l.data.protocols import stage
 from t2l.data.splits.schema import read_table
 from t2l.data.validate.protocols import validate_protocol

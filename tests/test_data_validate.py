@@ -4,8 +4,8 @@ import json
 
 import pandas as pd
 import pytest
-
 from conftest import run_t2l, world_params, write_splits
+
 from t2l.data.protocols import stage as protocols
 from t2l.data.splits.schema import SPLIT_COLUMNS, read_table
 from t2l.data.synth.world import SOURCE, TARGET
@@ -111,7 +111,7 @@ def test_cli_stops_with_a_readable_report(world, tmp_path):
     (tmp_path / "params.yaml").write_text(world_params(world))
     run_t2l("splits", "--out", str(out), "--params", str(tmp_path / "params.yaml"))
     corrupt(out, SOURCE, "val", lambda f: f.assign(path=f["path"].where(f.index != 0, "../../etc/passwd")))
-    proc = run_t2l("validate", "--splits", str(out), "--protocols", str(tmp_path / "none"),
+    proc = run_t2l("validate", "--splits-dir", str(out), "--protocols-dir", str(tmp_path / "none"),
                    "--report", str(tmp_path / "r.json"), "--params", str(tmp_path / "params.yaml"), check=False)
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr

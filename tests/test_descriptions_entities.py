@@ -144,8 +144,8 @@ def test_the_llm_lists_entities_per_label_and_explains_each_unit_once_then_answe
                                       "openai": {"base_url": llm.url, "model": "fake-1", "api_key_env": "T2L_NO_KEY"}},
                      "describe")
     summary = run(EntitiesConfig(backend="openai"), describe, "tiny", splits, tmp_path / "out")
-    corpus = {e["unit"]: e for e in json.loads((tmp_path / "out" / "tiny.json").read_text())}
-    report = json.loads((tmp_path / "out" / "tiny.report.json").read_text())
+    corpus = {e["unit"]: e for e in json.loads((tmp_path / "out" / "tiny.entities.json").read_text())}
+    report = json.loads((tmp_path / "out" / "tiny.entities.report.json").read_text())
     assert corpus["racket"] == {"unit": "racket", "kind": "object", "description": "racket explained."}
     assert corpus["court"]["kind"] == "scene" and corpus["swinging"]["kind"] == "motion"
     assert corpus["juggling"]["kind"] == "label word" and corpus["balls"]["description"] == "balls explained."
@@ -155,4 +155,4 @@ def test_the_llm_lists_entities_per_label_and_explains_each_unit_once_then_answe
     assert asked == summary["requests"] == 2 + 8  # two labels; ball, racket, court, swinging + four label words
     again = run(EntitiesConfig(backend="openai"), describe, "tiny", splits, tmp_path / "again")
     assert len(llm.prompts) == asked and again["cached"] == asked
-    assert Path(tmp_path / "again" / "tiny.json").read_text() == Path(tmp_path / "out" / "tiny.json").read_text()
+    assert Path(tmp_path / "again" / "tiny.entities.json").read_text() == Path(tmp_path / "out" / "tiny.entities.json").read_text()

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import BIN, REPO, run_t2l
+
 from t2l.data.splits.schema import CLASSES_FILE, classes_frame
 from t2l.descriptions.config import DescribeConfig
 from t2l.descriptions.stage import run
@@ -207,7 +207,7 @@ def test_a_killed_run_resumes_with_only_the_missing_requests(llm, tmp_path):
     llm.plan("knitting", "hang")
     section = openai_section(llm, tmp_path, n=2, timeout_s=30)
     (tmp_path / "params.yaml").write_text(yaml.safe_dump({"describe": section}))
-    args = ["describe", "--dataset", "tiny", "--splits", str(classes_dir(tmp_path)), "--out", str(tmp_path / "out")]
+    args = ["describe", "--dataset", "tiny", "--splits-dir", str(classes_dir(tmp_path)), "--out", str(tmp_path / "out")]
     proc = subprocess.Popen([str(BIN / "t2l"), *args], cwd=tmp_path, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 20
@@ -244,7 +244,7 @@ def test_the_api_key_is_sent_but_never_leaks(llm, tmp_path, caplog, capsys):
     assert KEY not in caplog.text + captured.out + captured.err  # ... without the key
 
     (tmp_path / "params.yaml").write_text(yaml.safe_dump({"describe": openai_section(llm, tmp_path, n=3)}))
-    cli = run_t2l("describe", "--dataset", "tiny", "--splits", str(tmp_path / "splits"), "--out",
+    cli = run_t2l("describe", "--dataset", "tiny", "--splits-dir", str(tmp_path / "splits"), "--out",
                   str(tmp_path / "out"), cwd=tmp_path, check=False)
     assert cli.returncode == 1 and "error: could not describe 1 of 6 classes" in cli.stderr
     assert "Traceback" not in cli.stderr and KEY not in cli.stdout + cli.stderr
@@ -256,7 +256,7 @@ def test_the_api_key_is_sent_but_never_leaks(llm, tmp_path, caplog, capsys):
     (tmp_path / "params.yaml").write_text(yaml.safe_dump({"describe": openai_section(llm, tmp_path, n=3),
                                                           "track": {"experiment": "leak-check"}}))
     uri = f"sqlite:///{tmp_path}/mlflow/mlflow.db"
-    run_t2l("track", "--descriptions", "first", cwd=tmp_path, env={"MLFLOW_TRACKING_URI": uri})
+    run_t2l("track", "--descriptions-dir", "first", cwd=tmp_path, env={"MLFLOW_TRACKING_URI": uri})
     assert_not_in_mlflow(uri, KEY, tmp_path / "downloaded")
 
 

@@ -14,7 +14,7 @@ def test_report_renders_the_metrics_files(tmp_path):
                               "reverse": {"s1": {"top1": 0.1, "relative_drop": 0.8}}}}}
     (tmp_path / "zero_shot.json").write_text(json.dumps(zs))
     (tmp_path / "robustness.json").write_text(json.dumps(robust))
-    out = run_t2l("report", "--metrics", str(tmp_path)).stdout
+    out = run_t2l("report", "--metrics-dir", str(tmp_path)).stdout
     lines = out.splitlines()
     assert lines[2].startswith("| vanilla CLIP (frame average) | 12.5 | 37.5 ± 0.0 | – | – | – |")
     assert "| T2L (TTL + TFD) | 25.0 | 50.0 ± 10.0 | 60.0 | 1.2e-02 | 0.007 |" in out

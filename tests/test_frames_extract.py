@@ -10,10 +10,11 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import BIN, TINY_WORLD, make_video, moving_square, world_params, write_splits
+
 from t2l.data.splits.schema import classes_frame, split_frame, write_dataset
-from t2l.data.synth.world import SOURCE, TARGET, write_world
+from t2l.data.synth.world import SOURCE, TARGET
+from t2l.data.synth.world import run as write_world
 from t2l.frames import archive
 from t2l.frames.extract import MANIFEST, QUARANTINE, ExtractConfig, run
 from t2l.frames.ffmpeg_io import read_frames
@@ -126,11 +127,11 @@ def test_refuses_to_clear_a_directory_it_did_not_write(tmp_path):
 
 def test_sigkill_mid_run_then_resume_matches_a_clean_run(tmp_path):
     world = tmp_path / "world"
-    write_world(replace(TINY_WORLD, size=64, frames=(30, 40), source_clips_per_class={"train": 6}, images=0), world)
+    write_world(replace(TINY_WORLD, size=64, frames=(30, 40), source_clips_per_class={"train": 6}), world)
     write_splits(world, tmp_path / "splits")
     params = tmp_path / "params.yaml"
-    params.write_text(world_params(world, extract={"short_side": 0, "jpeg_quality": 95, "min_frames": 2, "workers": 1}))
-    cmd = [str(BIN / "t2l"), "extract", "--splits", str(tmp_path / "splits"), "--out", str(tmp_path / "killed"),
+    params.write_text(world_params(world, extract={"jpeg_quality": 95, "min_frames": 2, "workers": 1}))
+    cmd = [str(BIN / "t2l"), "extract", "--splits-dir", str(tmp_path / "splits"), "--out", str(tmp_path / "killed"),
            "--params", str(params)]
     proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 60

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-
 from conftest import make_video
+
 from t2l.frames import archive
 from t2l.frames.dataset import FrameSource, VideoClipDataset
 from t2l.frames.decoders import DECODERS, make_decoder

@@ -11,10 +11,10 @@ from t2l.errors import UserError
 from t2l.model import clip_parts as cp
 from t2l.model.backbone import create_clip, tokenizer
 from t2l.model.config import ModelConfig, variant
-from t2l.model.tc_clip import TCClip, TCClipOptions
-from t2l.model.tc_clip.context import local_global_bias, seed_tokens, seeds_per_frame, summarize
 from t2l.model.factory import load_trained
 from t2l.model.info import parameter_counts, video_gflops
+from t2l.model.tc_clip import TCClip, TCClipOptions
+from t2l.model.tc_clip.context import local_global_bias, seed_tokens, seeds_per_frame, summarize
 from t2l.model.tc_clip.prompting import VideoPromptLayer
 from t2l.model.tc_clip.prompts import class_name_prompts, initial_vectors, with_prompt_slots
 from t2l.model.tc_clip.text import embed, encode_state, finish, run_blocks, text_block

@@ -5,8 +5,15 @@ import math
 import pytest
 import torch
 
-from t2l.model.token_merging import (bipartite_soft_matching, layer_rates, merge_down, merge_steps, merge_weighted,
-                                     proportional_attention, tokens_after)
+from t2l.model.token_merging import (
+    bipartite_soft_matching,
+    layer_rates,
+    merge_down,
+    merge_steps,
+    merge_weighted,
+    proportional_attention,
+    tokens_after,
+)
 
 # Six 2-d tokens; A = positions 0, 2, 4 and B = 1, 3, 5. Best links: t0 -> t1 (cos 0.995),
 # t2 -> t3 (cos 0.981), t4 -> t5 (cos 0).

@@ -5,15 +5,15 @@ from __future__ import annotations
 import fixtures_prefect  # noqa: F401  (Prefect settings before prefect is imported)
 import pytest
 import yaml
+from fixtures_prefect import MODEL, retrain, sh
 from mlflow.tracking import MlflowClient
 from prefect import flow
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import WorkPoolCreate
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
-from fixtures_prefect import MODEL, retrain, sh
 from pipelines.deploy import deploy_to_pool, deployment
-from pipelines.stages import StageFailed, repro
+from pipelines.stages import StageFailed, repro, select, stage_names
 
 
 @pytest.fixture(scope="module")
@@ -35,9 +35,10 @@ def test_the_flow_runs_the_selected_stages_then_promotes(retrained, client):
     state = retrained.state
     assert state.is_completed(), state.message
     stages = state.result()
-    assert stages[:4] == ["synth", "splits", "protocols", "validate"] and stages[-2:] == ["track", "register"]
-    assert {"extract", "pretrain", "train@zs-t2l", "train@zs-ttl", "evaluate@zero_shot"} <= set(stages)
-    assert not {s for s in stages if s.startswith("evaluate@")} - {"evaluate@zero_shot"}
+    assert stages[:5] == ["synth@synthetic", "splits@synthetic_source", "splits@synthetic_target", "protocols",
+                          "validate"] and stages[-2:] == ["track", "register"]
+    assert {"extract@synthetic_source", "train@zs-t2l", "train@zs-ttl", "evaluate@zero_shot"} <= set(stages)
+    assert {f"evaluate@{e}" for e in ("zero_shot", "base2novel", "few_shot", "fully_supervised", "robustness")} <= set(stages)
     again = sh("dvc", "repro", "--single-item", *stages, cwd=retrained.project)
     assert all(f"Stage '{s}' didn't change, skipping" in again for s in stages)  # DVC recorded each stage
 
@@ -46,7 +47,7 @@ def test_the_flow_runs_the_selected_stages_then_promotes(retrained, client):
         subflows = [r.id for r in prefect.read_flow_runs() if r.parent_task_run_id in {t.id for t in main}]
         shards = prefect.read_task_runs(flow_run_filter=flow_runs(*subflows))  # the sharded extraction
     tasks = {t.name for t in main + shards}
-    assert {"synth", "extract", "track", "synthetic_source 0/2", "synthetic_source 1/2"} <= tasks
+    assert {"synth@synthetic", "extract@synthetic_source", "track", "synthetic_source 0/2", "synthetic_source 1/2"} <= tasks
     assert "register" in tasks  # the promotion task, last
 
     parent = parent_of(client, state.state_details.flow_run_id)  # linked both ways
@@ -58,13 +59,21 @@ def test_the_flow_runs_the_selected_stages_then_promotes(retrained, client):
     assert client.get_model_version_by_alias(MODEL, "champion").tags["parent_run_id"] == parent.info.run_id
 
 
+def test_stages_are_selected_by_evaluation_and_dataset(retrained):
+    every = stage_names(retrained.project)
+    chosen = select(every, retrained.project, ["zero_shot"], ["synthetic_source"])
+    assert {"train@zs-t2l", "train@zs-ttl", "evaluate@zero_shot", "extract@synthetic_source", "track"} <= set(chosen)
+    assert not {"train@b2n-t2l", "evaluate@base2novel", "extract@synthetic_target", "describe@synthetic_target"} & set(chosen)
+    assert select(every, retrained.project, [], []) == every
+
+
 def test_a_failed_run_leaves_the_champion_untouched(retrained, client):
     champion = client.get_model_version_by_alias(MODEL, "champion").version
     versions = len(client.search_model_versions(f"name = '{MODEL}'"))
     params = retrained.project / "params.yaml"
     good = params.read_text()
     broken = yaml.safe_load(good)
-    broken["evaluate"]["crop"] = "large"  # evaluate@zero_shot fails for good: no retry, the flow fails
+    broken["evaluate"]["clips"] = "many"  # evaluate@ fails for good: no retry, the flow fails
     params.write_text(yaml.safe_dump(broken, sort_keys=False))
     try:
         state = retrain(retrained.project, retrained.uri)
@@ -76,7 +85,7 @@ def test_a_failed_run_leaves_the_champion_untouched(retrained, client):
     parent = parent_of(client, state.state_details.flow_run_id)
     assert parent.info.status == "FAILED"
     with open(client.download_artifacts(parent.info.run_id, "logs/evaluate_zero_shot.log")) as log:
-        assert "evaluate.crop: expected int" in log.read()
+        assert "evaluate.clips: expected int" in log.read()
 
 
 @pytest.mark.parametrize("shell", ["/bin/bash", "/bin/sh"])  # bash reports SIGKILL as -9, dash as 137

@@ -9,7 +9,6 @@ import fixtures_prefect  # noqa: F401  (Prefect settings before prefect is impor
 import mlflow
 import pandas as pd
 import pytest
-
 from conftest import run_t2l
 from fixtures_prefect import MODEL
 from fixtures_serving import CLASSES, copy_model, served, upload

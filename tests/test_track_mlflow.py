@@ -8,14 +8,13 @@ from pathlib import Path
 import fixtures_prefect  # noqa: F401  (Prefect settings before prefect is imported)
 import pytest
 import yaml
+from fixtures_prefect import MODEL, store
 from mlflow.artifacts import download_artifacts
 from mlflow.tracking import MlflowClient
 
-from fixtures_prefect import MODEL, store
-from t2l.fsio import read_json, write_json
+from t2l.fsio import file_digest, read_json, write_json
 from t2l.params import parse
 from t2l.track import registry
-from t2l.fsio import file_digest
 from t2l.track.names import flat_params, metric_groups
 from t2l.track.registry import RegisterConfig, decide, variant_metrics
 
@@ -59,8 +58,8 @@ def test_the_parent_run_holds_all_params_lineage_and_figures(retrained, client, 
     test1 = project / "data/splits/synthetic_target/test1.csv"
     assert params["lineage.dataset.synthetic_target.test1.csv.sha256"] == file_digest(test1)
     assert {"lineage.dvc_lock.sha256", "lineage.dataset.synthetic_source.sha256", "lineage.protocol.zero_shot.sha256",
-            "lineage.dvc.data/raw/synthetic", "lineage.dvc.data/frames"} <= set(params)
-    assert {"pretrain/caption_accuracy", "pretrain/steps"} <= set(parent.data.metrics)
+            "lineage.dvc.data/raw/synthetic", "lineage.dvc.data/frames/synthetic_source"} <= set(params)
+    assert {"standin/caption_accuracy", "standin/shape_accuracy"} <= set(parent.data.metrics)
     assert {"figures/fig3_tsne_frames.png", "figures/fig4_attention_t2l.png", "figures/fig4_attention_vanilla.png",
             "params.yaml", "dvc.lock", "metrics/zero_shot.json",
             "descriptions/synthetic_target.json"} <= artifacts(client, parent.info.run_id)
@@ -116,10 +115,11 @@ def test_the_model_is_registered_as_a_self_contained_pyfunc_with_aliases(retrain
     assert not any(f.endswith((".pkl", ".pickle", ".cloudpickle")) for f in files)  # models from code
     run_dir = retrained.project / "models/zero_shot/zs-t2l/main"
     assert file_digest(model_dir / "artifacts/weights.pt") == file_digest(run_dir / "weights.pt")
-    assert file_digest(model_dir / "artifacts/clip.pt") == file_digest(retrained.project / "models/pretrain/clip.pt")
+    assert file_digest(model_dir / "artifacts/clip.pt") == file_digest(retrained.project / "models/standin/t2l-tiny.pt")
     mlmodel = yaml.safe_load((model_dir / "MLmodel").read_text())
     inputs = yaml.safe_load(mlmodel["signature"]["inputs"])
-    assert [(c["name"], c["type"]) for c in inputs] == [("video", "string"), ("classes", "array")]
+    assert [(c["name"], c["type"]) for c in inputs] == [
+        ("video", "binary"), ("path", "string"), ("name", "string"), ("classes", "array")]
 
 
 def fake_execution(client, tracked_dir, score: float) -> str:

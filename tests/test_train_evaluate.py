@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 import torch
 import yaml
-
 from conftest import BIN, run_t2l
 from fixtures_pipeline import JOB, make_workspace
+
 from t2l.data.protocols.reader import SplitRef, read_runs
 from t2l.evaluate import aggregate
 
@@ -45,17 +45,19 @@ def test_training_writes_weights_curve_and_selects_on_source_val(trained):
 
 
 def test_model_selection_never_reads_target_splits(trained, monkeypatch):
-    from t2l.train.loop import TrainConfig, Trainer
     from t2l.model.config import variant
     from t2l.model.factory import build_model, tokenizer_for
+    from t2l.frames.clip_spec import ClipSpec
+    from t2l.train.loop import TrainConfig, Trainer
 
     read = []
     original = SplitRef.rows
     monkeypatch.setattr(SplitRef, "rows", lambda self: read.append(self.name) or original(self))
     (run,) = read_runs(trained / "data/protocols/zero_shot")
     cfg = variant("t2l", backbone="t2l-tiny", pretrained=str(trained / "clip.pt"))
-    trainer = Trainer(build_model(cfg), TrainConfig(epochs=1, batch_size=4, workers=0, crop=64, resize_ratio=1.0, flip=False),
-                      run, trained / "data/frames", {}, tokenizer_for(cfg), trained / "scratch/last.pt")
+    trainer = Trainer(build_model(cfg), TrainConfig(epochs=1, batch_size=4, workers=0, flip=False),
+                      ClipSpec(frames=8, crop=64, short_side=64), run, trained / "data/frames", {}, tokenizer_for(cfg),
+                      trained / "scratch/last.pt")
     trainer.fit()
     assert set(read) == {"train", "val"} and run.val.dataset == "synthetic_source"
     assert all(e.dataset == "synthetic_target" for e in run.eval)

@@ -1,4 +1,8 @@
-"""The ``t2l`` command: one subcommand per pipeline stage; each reads its section of params.yaml."""
+"""The ``t2l`` command: one subcommand per pipeline stage; each reads its section of params.yaml.
+
+Default paths come from ``t2l.layout``, as dvc.yaml's do; ``--frames`` is always a frame count
+and directories are ``--*-dir``.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +12,28 @@ from pathlib import Path
 
 import typer
 
+from t2l import layout
 from t2l.errors import UserError
-from t2l.model.config import VARIANTS
-from t2l.params import parse, section
+from t2l.params import load, parse, section
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="T2L: zero-shot video action recognition with temporal token learning.")
 PARAMS = typer.Option(Path("params.yaml"), "--params", help="Parameters file (one section per stage).")
+SPLITS = typer.Option(Path(layout.SPLITS), "--splits-dir", help="Canonical split files.")
+PROTOCOLS = typer.Option(Path(layout.PROTOCOLS), "--protocols-dir", help="Protocol split files.")
+FRAMES_DIR = typer.Option(Path(layout.FRAMES), "--frames-dir", help="Frame archives (extract output).")
+DESCRIPTIONS = typer.Option(Path(layout.DESCRIPTIONS), "--descriptions-dir", help="Class descriptions.")
+MODELS = typer.Option(Path(layout.MODELS), "--models-dir", help="Trained models (train output).")
+DATASET = typer.Option(None, "--dataset", help="One dataset of params.yaml's datasets section (default: all).")
 
 
-def _roots(params: Path) -> dict[str, str]:
+def _datasets(params: Path, only: str | None) -> dict:
     from t2l.data.datasets import configured
 
-    return {name: spec.root for name, spec in configured(params).items()}
+    found = configured(params)
+    if only is not None and only not in found:
+        raise UserError(f"{params}: datasets has no {only!r}; datasets: {', '.join(found)}")
+    return {only: found[only]} if only else found
 
 
 def _print(obj) -> None:
@@ -28,44 +41,64 @@ def _print(obj) -> None:
 
 
 @app.command()
-def synth(out: Path = typer.Option(Path("data/raw/synthetic"), help="Output directory of the world."),
-          params: Path = PARAMS):
-    """Generate the embedded video world (mp4 clips, manifest, image-caption pairs)."""
-    from t2l.data.synth.world import SynthConfig, write_world
+def profile(name: str = typer.Argument(None, help="Profile to write to params.yaml (see profiles/)."),
+            out: Path = typer.Option(Path("params.yaml"), help="Where to write it."),
+            directory: Path = typer.Option(Path("profiles"), "--profiles-dir", help="Profile files.")):
+    """Switch the whole pipeline to a ready profile (the embedded default or a paper experiment)."""
+    from t2l import profiles
 
-    manifest = write_world(parse(SynthConfig, section("synth", params), "synth"), out)
+    if name is None:
+        for known in profiles.names(directory):
+            typer.echo(known)
+        return
+    profiles.write(name, out, directory)
+    typer.echo(f"profile: wrote {out} from {directory / name}.yaml; run `dvc repro` (or `dvc exp run -n {name}`)")
+
+
+@app.command()
+def doctor(params: Path = PARAMS):
+    """Check that this machine has what params.yaml needs (data, weights, ffmpeg, GPU, API key)."""
+    from t2l.doctor import checks
+
+    found = checks(load(params), params.resolve().parent)
+    for c in found:
+        typer.echo(c.line())
+    if any(c.required and not c.ok for c in found):
+        raise typer.Exit(1)
+
+
+@app.command()
+def synth(out: Path = typer.Option(Path(layout.WORLD), help="Output directory of the world."), params: Path = PARAMS):
+    """Generate the embedded video world (mp4 clips and their manifest)."""
+    from t2l.data.synth.world import SynthConfig, run
+
+    manifest = run(parse(SynthConfig, section("synth", params), "synth"), out)
     typer.echo(f"synth: {len(manifest)} clips under {out}")
 
 
 @app.command()
-def splits(dataset: str = typer.Option(None, help="Adapter of one dataset to convert (default: every "
-                                                  "dataset of params.yaml's datasets section)."),
-           root: Path = typer.Option(None, help="That dataset's root in its official layout."),
-           name: str = typer.Option(None, help="Output name of that dataset (default: the adapter name)."),
-           out: Path = typer.Option(Path("data/splits"), help="Directory of canonical split files."),
+def splits(dataset: str = DATASET,
+           adapter: str = typer.Option(None, help="Convert one dataset without params: its adapter ..."),
+           root: Path = typer.Option(None, help="... its root in the official layout ..."),
+           name: str = typer.Option(None, help="... and its output name (default: the adapter name)."),
+           out: Path = typer.Option(Path(layout.SPLITS), help="Directory of canonical split files."),
            params: Path = PARAMS):
     """Turn datasets' official layouts into canonical split CSVs."""
-    from t2l.data.datasets import DatasetSpec, configured
-    from t2l.data.splits import adapters
-    from t2l.data.splits.schema import dataset_info
+    from t2l.data.datasets import DatasetSpec
+    from t2l.data.splits.stage import run
 
-    if dataset:
-        if root is None:
-            raise UserError("--dataset needs --root")
-        todo = {name or dataset: DatasetSpec(dataset, str(root))}
+    if adapter or root:
+        if not (adapter and root):
+            raise UserError("--adapter and --root go together")
+        todo = {name or adapter: DatasetSpec(adapter, str(root), watch=str(root))}
     else:
-        todo = configured(params)
-    for ds_name, spec in todo.items():
-        written = adapters.build(spec.adapter, ds_name, Path(spec.root), out, spec.options)
-        typer.echo(f"splits: wrote {written}")
-        for split, m in dataset_info(written).get("missing_videos", {}).items():
-            if m["count"]:
-                typer.echo(f"  {split}: {m['count']} of {m['of']} videos missing (left out; listed in dataset.json)")
+        todo = _datasets(params, dataset)
+    for line in run(todo, out):
+        typer.echo(line)
 
 
 @app.command()
-def protocols(splits_dir: Path = typer.Option(Path("data/splits"), "--splits", help="Canonical split files."),
-              out: Path = typer.Option(Path("data/protocols"), help="One directory per protocol."),
+def protocols(splits_dir: Path = SPLITS, out: Path = typer.Option(Path(layout.PROTOCOLS), help="One directory per protocol."),
               params: Path = PARAMS):
     """Build the evaluation protocols' split files (zero-shot, base-to-novel, few-shot, fully supervised)."""
     from t2l.data.protocols.stage import run
@@ -75,63 +108,87 @@ def protocols(splits_dir: Path = typer.Option(Path("data/splits"), "--splits", h
 
 
 @app.command()
-def validate(splits_dir: Path = typer.Option(Path("data/splits"), "--splits", help="Canonical split files."),
-             protocols_dir: Path = typer.Option(Path("data/protocols"), "--protocols",
-                                                help="Protocol directories (checked when present)."),
-             report: Path = typer.Option(Path("data/validation/report.json"), help="JSON report (DVC output)."),
+def validate(splits_dir: Path = SPLITS, protocols_dir: Path = PROTOCOLS,
+             report: Path = typer.Option(Path(layout.VALIDATION), help="JSON report (DVC output)."),
              params: Path = PARAMS):
     """Check every split and protocol file with Great Expectations; fail with a readable report."""
     from t2l.data.validate.stage import run
 
     if not protocols_dir.is_dir():
         typer.echo(f"validate: no protocol directory {protocols_dir}; checking dataset splits only")
-    summary = run(splits_dir, _roots(params), report, protocols_dir if protocols_dir.is_dir() else None)
+    roots = {n: spec.root for n, spec in _datasets(params, None).items()}
+    summary = run(splits_dir, roots, report, protocols_dir if protocols_dir.is_dir() else None)
     typer.echo(f"validate: {len(summary['files'])} files passed")
 
 
 @app.command()
-def extract(splits_dir: Path = typer.Option(Path("data/splits"), "--splits", help="Canonical split files."),
-            out: Path = typer.Option(Path("data/frames"), help="Frame archives, one directory per dataset."),
+def extract(dataset: str = DATASET, splits_dir: Path = SPLITS,
+            out: Path = typer.Option(Path(layout.FRAMES), help="Frame archives, one directory per dataset."),
             params: Path = PARAMS):
     """Decode every video of the configured datasets once into per-video frame archives."""
-    from t2l.frames.extract import ExtractConfig, run
+    from t2l.frames.extract import run
+    from t2l.jobs import extract_config
 
-    _print(run(parse(ExtractConfig, section("extract", params), "extract"), _roots(params), splits_dir, out))
+    cfg = extract_config(load(params))
+    _print(run(cfg, {n: spec.root for n, spec in _datasets(params, dataset).items()}, splits_dir, out))
 
 
 @app.command()
-def describe(dataset: str = typer.Option(None, help="Dataset to describe (default: every dataset of "
-                                                   "params.yaml's datasets section)."),
-             splits_dir: Path = typer.Option(Path("data/splits"), "--splits", help="Canonical split files."),
-             out: Path = typer.Option(Path("data/descriptions"), help="Descriptions, one JSON file per dataset."),
+def describe(dataset: str = DATASET, splits_dir: Path = SPLITS,
+             out: Path = typer.Option(Path(layout.DESCRIPTIONS), help="Descriptions, one JSON file per dataset."),
              params: Path = PARAMS):
     """Write a few text descriptions of every class (LLM, file or templates), with a CLIP token report."""
-    from t2l.data.datasets import configured
     from t2l.descriptions.config import DescribeConfig
     from t2l.descriptions.stage import run
 
     cfg = parse(DescribeConfig, section("describe", params), "describe")
-    for name in [dataset] if dataset else configured(params):
+    for name in [dataset] if dataset else _datasets(params, None):  # a dataset only needs its classes.csv
         _print(run(cfg, name, splits_dir, out))
 
 
 @app.command()
-def pretrain(images: Path = typer.Option(Path("data/raw/synthetic/images"), help="Image-caption pairs of the world."),
-             out: Path = typer.Option(Path("models/pretrain"), help="Output: clip.pt (state dict) and metrics.json."),
-             state: Path = typer.Option(Path("runs/pretrain/last.pt"), help="Resume checkpoint."),
+def entities(dataset: str = typer.Option(..., help="Key of params.yaml's entities section (a dataset)."),
+             splits_dir: Path = SPLITS,
+             out: Path = typer.Option(Path(layout.DESCRIPTIONS), help="Output: <dataset>.entities.json and its report."),
              params: Path = PARAMS):
-    """Pretrain the embedded default's tiny CLIP on image-caption pairs (image-text contrastive)."""
+    """Build ALT's text corpus of action entities from a dataset's class labels (template, LLM or file)."""
+    from t2l.descriptions.config import DescribeConfig
+    from t2l.descriptions.entities import EntitiesConfig, run
+
+    entries = section("entities", params)
+    if dataset not in entries:
+        raise UserError(f"{params}: entities has no {dataset!r}; entities: {', '.join(entries) or 'none'}")
+    cfg = parse(EntitiesConfig, entries[dataset], f"entities.{dataset}")
+    _print(run(cfg, parse(DescribeConfig, section("describe", params), "describe"), dataset, splits_dir, out))
+
+
+@app.command()
+def pretrain(out: Path = typer.Option(Path(layout.STANDIN), help="Output: <backbone>.pt (state dict) and metrics.json."),
+             state: Path = typer.Option(Path(layout.CHECKPOINTS) / "pretrain" / "last.pt", help="Resume checkpoint."),
+             params: Path = PARAMS):
+    """Pretrain the embedded default's stand-in CLIP on captioned frames of the world (image-text contrastive)."""
+    from t2l.data.synth.world import SynthConfig
     from t2l.train.pretrain import PretrainConfig, run
 
-    _print(run(parse(PretrainConfig, section("pretrain", params), "pretrain"), images, out / "clip.pt",
+    cfg = parse(PretrainConfig, section("pretrain", params), "pretrain")
+    _print(run(cfg, parse(SynthConfig, section("synth", params), "synth"), out / f"{cfg.backbone}.pt",
                out / "metrics.json", state))
 
 
 @app.command()
+def weights(name: str = typer.Option(..., help="Key of params.yaml's weights section."), params: Path = PARAMS):
+    """Download (or convert) CLIP weights into the local file every stage loads."""
+    from t2l.model.weights import WeightsSpec, fetch
+
+    entries = section("weights", params)
+    if name not in entries:
+        raise UserError(f"{params}: weights has no {name!r}; weights: {', '.join(entries) or 'none'}")
+    _print(fetch(parse(WeightsSpec, entries[name], f"weights.{name}"), Path(layout.BACKBONES) / f"{name}.pt"))
+
+
+@app.command()
 def train(job: str = typer.Option(..., help="Key of params.yaml's jobs section."),
-          protocols: Path = typer.Option(Path("data/protocols"), help="Protocol split files."),
-          frames: Path = typer.Option(Path("data/frames"), help="Frame archives (extract output)."),
-          descriptions: Path = typer.Option(Path("data/descriptions"), help="Class descriptions (describe output)."),
+          protocols_dir: Path = PROTOCOLS, frames_dir: Path = FRAMES_DIR, descriptions_dir: Path = DESCRIPTIONS,
           out: Path = typer.Option(None, help="Output directory (default: models/<protocol>/<job>)."),
           checkpoints: Path = typer.Option(None, help="Resume checkpoints (default: runs/<job>)."),
           params: Path = PARAMS):
@@ -140,18 +197,20 @@ def train(job: str = typer.Option(..., help="Key of params.yaml's jobs section."
     Multi-GPU / multi-node: launch with ``torchrun --nproc_per_node N -m t2l.cli train ...``.
     """
     from t2l import distributed
+    from t2l.jobs import clip_spec, model_fields
     from t2l.jobs import jobs as read_jobs
-    from t2l.params import load
     from t2l.train.stage import run
 
-    jobs = read_jobs(load(params))
+    p = load(params)
+    jobs = read_jobs(p)
     if job not in jobs:
         raise UserError(f"{params}: jobs has no {job!r}; jobs: {', '.join(jobs)}")
     spec = jobs[job]
     d = distributed.setup()
     try:
-        summaries = run(spec, section("model", params), section("train", params), protocols, frames, descriptions,
-                              out or Path("models") / spec.protocol / job, checkpoints or Path("runs") / job, d)
+        summaries = run(spec, model_fields(p), p.get("train") or {}, clip_spec(p), protocols_dir, frames_dir,
+                        descriptions_dir, out or Path(layout.MODELS) / spec.protocol / job,
+                        checkpoints or Path(layout.CHECKPOINTS) / job, d)
     finally:
         distributed.cleanup()
     if d.main:
@@ -159,32 +218,32 @@ def train(job: str = typer.Option(..., help="Key of params.yaml's jobs section."
 
 
 @app.command()
-def evaluate(protocol: str = typer.Option(..., help="zero_shot, base2novel, few_shot, fully_supervised or robustness."),
+def evaluate(protocol: str = typer.Option(..., help="An evaluation of params.yaml's evaluations section: "
+                                                    "zero_shot, base2novel, few_shot, fully_supervised, robustness."),
              frames: int = typer.Option(None, help="Frames per clip at test time (default: evaluate.frames; "
                                                     "0 = each model's own, e.g. 16 for models trained on 8)."),
-             protocols: Path = typer.Option(Path("data/protocols"), help="Protocol split files."),
-             models: Path = typer.Option(Path("models"), help="Trained models (train output)."),
-             frames_dir: Path = typer.Option(Path("data/frames"), "--frames-dir", help="Frame archives."),
-             descriptions: Path = typer.Option(Path("data/descriptions"), help="Class descriptions."),
-             out: Path = typer.Option(None, help="Metrics JSON (default: metrics/<protocol>.json)."),
-             reports: Path = typer.Option(Path("reports"), help="Per-class and confusion CSVs."),
+             protocols_dir: Path = PROTOCOLS, models_dir: Path = MODELS, frames_dir: Path = FRAMES_DIR,
+             descriptions_dir: Path = DESCRIPTIONS,
+             out: Path = typer.Option(None, help="Metrics JSON (default: metrics/<evaluation>.json)."),
+             reports: Path = typer.Option(Path(layout.REPORTS), "--reports-dir", help="Per-class and confusion CSVs."),
              params: Path = PARAMS):
     """Evaluate every model of a protocol; every video of every split is scored."""
     from dataclasses import replace
 
-    from t2l.evaluate.stage import EvaluateConfig, Evaluator, run
     from t2l import distributed
-    from t2l.jobs import jobs as read_jobs, trained_on
-    from t2l.params import load
+    from t2l.evaluate.stage import EvaluateConfig, Evaluator, run
+    from t2l.jobs import clip_spec, model_fields, trained_on
+    from t2l.jobs import jobs as read_jobs
 
-    cfg = parse(EvaluateConfig, section("evaluate", params), "evaluate")
+    p = load(params)
+    cfg = parse(EvaluateConfig, p.get("evaluate") or {}, "evaluate")
     if frames is not None:
         cfg = replace(cfg, frames=frames)
-    jobs = read_jobs(load(params))
     d = distributed.setup()
     try:
-        evaluator = Evaluator(cfg, section("model", params), jobs, protocols, models, frames_dir, descriptions, reports, d)
-        metrics = run(protocol, trained_on(load(params), protocol), evaluator, out or Path("metrics") / f"{protocol}.json")
+        evaluator = Evaluator(cfg, clip_spec(p), model_fields(p), read_jobs(p), protocols_dir, models_dir, frames_dir,
+                              descriptions_dir, reports, d)
+        metrics = run(protocol, trained_on(p, protocol), evaluator, out or Path(layout.METRICS) / f"{protocol}.json")
     finally:
         distributed.cleanup()
     if d.main:
@@ -192,43 +251,44 @@ def evaluate(protocol: str = typer.Option(..., help="zero_shot, base2novel, few_
 
 
 @app.command()
-def track(models: Path = typer.Option(Path("models"), help="Trained models (train output)."),
-          metrics: Path = typer.Option(Path("metrics"), help="Protocol metrics (evaluate output)."),
-          reports: Path = typer.Option(Path("reports"), help="Per-class and confusion CSVs (evaluate output)."),
-          protocols: Path = typer.Option(Path("data/protocols"), help="Protocol split files."),
-          splits: Path = typer.Option(Path("data/splits"), help="Canonical split files (hashed for lineage)."),
-          frames: Path = typer.Option(Path("data/frames"), help="Frame archives (for the figures)."),
-          descriptions: Path = typer.Option(Path("data/descriptions"), help="Class descriptions (logged too)."),
+def track(models_dir: Path = MODELS,
+          metrics: Path = typer.Option(Path(layout.METRICS), "--metrics-dir", help="Metrics (evaluate output)."),
+          reports: Path = typer.Option(Path(layout.REPORTS), "--reports-dir", help="Reports (evaluate output)."),
+          protocols_dir: Path = PROTOCOLS, splits_dir: Path = SPLITS, frames_dir: Path = FRAMES_DIR,
+          descriptions_dir: Path = DESCRIPTIONS,
           lock: Path = typer.Option(Path("dvc.lock"), help="DVC lock file (hashed for lineage)."),
-          out: Path = typer.Option(Path("mlflow/track.json"), help="Run ids of this execution (for t2l register)."),
+          out: Path = typer.Option(Path(layout.TRACKED), help="Run ids of this execution (for t2l register)."),
           params: Path = PARAMS):
     """Log the pipeline's params, lineage, metrics, curves and figures to MLflow (one parent run)."""
     from t2l.track.stage import Inputs, TrackConfig, run
 
     cfg = parse(TrackConfig, section("track", params), "track")
-    _print(run(cfg, Inputs(params, models, metrics, reports, protocols, splits, frames, descriptions, lock), out))
+    inputs = Inputs(params, models_dir, metrics, reports, protocols_dir, splits_dir, frames_dir, descriptions_dir, lock)
+    _print(run(cfg, inputs, out))
 
 
 @app.command()
-def register(tracked: Path = typer.Option(Path("mlflow/track.json"), help="Run ids written by t2l track."),
-             models: Path = typer.Option(Path("models"), help="Trained models (train output)."),
-             out: Path = typer.Option(Path("mlflow/register.json"), help="The registration and promotion decision."),
+def register(tracked: Path = typer.Option(Path(layout.TRACKED), help="Run ids written by t2l track."),
+             models_dir: Path = MODELS,
+             out: Path = typer.Option(Path(layout.REGISTERED), help="The registration and promotion decision."),
              params: Path = PARAMS):
     """Register the model as an MLflow pyfunc (alias challenger); promote it to champion if it wins."""
     from t2l.track.registry import RegisterConfig, run
 
-    _print(run(parse(RegisterConfig, section("register", params), "register"), params, tracked, models, out))
+    _print(run(parse(RegisterConfig, section("register", params), "register"), params, tracked, models_dir, out))
 
 
 @app.command()
 def predict(videos: list[Path] = typer.Argument(..., help="Video files to classify."),
             classes: str = typer.Option(..., help="Candidate class names, comma-separated (free text)."),
-            model: str = typer.Option(None, help="models:/NAME@ALIAS, runs:/..., an MLflow model directory or a "
-                                                 "training run directory (default: the registered champion)."),
+            model: str = typer.Option(None, help="models:/NAME@ALIAS, runs:/..., an MLflow model directory, a "
+                                                 "training run directory, or an untrained variant such as vanilla "
+                                                 "(CLIP zero-shot with params.yaml's weights; default: the champion)."),
             top_k: int = typer.Option(None, help="Classes to return per video (default: register.top_k)."),
             params: Path = PARAMS):
     """Classify videos among free-text classes with the pyfunc that `mlflow models serve` serves."""
-    from t2l.serve.predict import open_model, parse_classes, predict as run_predict
+    from t2l.predict import open_model, parse_classes
+    from t2l.predict import predict as run_predict
 
     names = parse_classes(classes)
     with open_model(model, params) as loaded:
@@ -236,7 +296,8 @@ def predict(videos: list[Path] = typer.Argument(..., help="Video files to classi
 
 
 @app.command()
-def report(metrics: Path = typer.Option(Path("metrics"), help="Directory of the evaluate stages' metrics JSON.")):
+def report(metrics: Path = typer.Option(Path(layout.METRICS), "--metrics-dir",
+                                        help="Directory of the evaluate stages' metrics JSON.")):
     """Print the results as markdown tables (the README's results section is this output)."""
     from t2l.evaluate.report import render
 
@@ -244,7 +305,7 @@ def report(metrics: Path = typer.Option(Path("metrics"), help="Directory of the 
 
 
 @app.command()
-def info(model: str = typer.Option("t2l", help="Model variant: " + ", ".join(VARIANTS)),
+def info(model: str = typer.Option("t2l", help="Model variant (model.config.VARIANTS: t2l, vifi, tc_clip, alt, ...)."),
          backbone: str = typer.Option("ViT-B-16", help="open_clip model name."),
          frames: int = typer.Option(8, help="Frames per clip."),
          pretrained: str = typer.Option(None, help="open_clip tag or weights file (default: random init).")):
@@ -261,7 +322,7 @@ def info(model: str = typer.Option("t2l", help="Model variant: " + ", ".join(VAR
 
 @app.command()
 def bench(what: str = typer.Argument("all", help="all, model, data or profile."),
-          out: Path = typer.Option(Path("bench/results"), help="Directory of the JSON results."),
+          out: Path = typer.Option(Path(layout.BENCH), help="Directory of the JSON results."),
           params: Path = PARAMS):
     """Measure model cost (vs vanilla CLIP and ViFi-CLIP), the data path, and a training-step profile."""
     from t2l.bench.stage import BenchConfig, run

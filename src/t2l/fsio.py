@@ -16,7 +16,6 @@ import yaml
 
 from t2l.errors import UserError
 
-
 TMP_MARK = ".partial"
 _UMASK = os.umask(0)
 os.umask(_UMASK)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from t2l.frames.clip_spec import ClipSpec
+from t2l.frames.extract import ExtractConfig
 from t2l.params import ParamsError, parse
 
 PROTOCOLS = ("zero_shot", "base2novel", "few_shot", "fully_supervised")
@@ -51,3 +53,23 @@ def trained_on(params: dict, evaluation: str) -> str:
     if evaluation not in table:
         raise ParamsError(f"evaluations: no {evaluation!r}; configured: {', '.join(table)}")
     return table[evaluation]
+
+
+def clip_spec(params: dict) -> ClipSpec:
+    return parse(ClipSpec, params.get("clip") or {}, "clip")
+
+
+def extract_config(params: dict) -> ExtractConfig:
+    """The ``extract`` section, with the short side every clip shares (``clip.short_side``)."""
+    values = dict(params.get("extract") or {})
+    if "short_side" in values:
+        raise ParamsError("extract.short_side: the short side is set once, in clip.short_side")
+    return parse(ExtractConfig, {**values, "short_side": clip_spec(params).short_side}, "extract")
+
+
+def model_fields(params: dict) -> dict:
+    """The ``model`` section's shared fields, with the frame count every model is built for."""
+    fields = dict(params.get("model") or {})
+    if "frames" in fields:
+        raise ParamsError("model.frames: frames per clip are set once, in clip.frames")
+    return {**fields, "frames": clip_spec(params).frames}

@@ -67,7 +67,7 @@ def decoder_rates(b: DataBench, root: Path, names: list[str], frames_dir: Path) 
         dec = make_decoder(name)
         files = [str(archive.archive_path(frames_dir, v) if name == "archive" else root / v) for v in names]
         dec.read(files[0], pick)  # warm up
-        out[name] = _rate(lambda: [dec.read(f, pick) for f in files], len(files))
+        out[name] = _rate(lambda dec=dec, files=files: [dec.read(f, pick) for f in files], len(files))
     return out
 
 
@@ -79,7 +79,7 @@ def loader_rates(b: DataBench, names: list[str], frames_dir: Path) -> dict:
     out = {}
     for workers in b.workers:
         loader = torch.utils.data.DataLoader(ds, batch_size=b.batch, num_workers=workers, shuffle=True)
-        out[f"workers_{workers}"] = _rate(lambda: [None for _ in loader], len(ds))
+        out[f"workers_{workers}"] = _rate(lambda loader=loader: [None for _ in loader], len(ds))
     return out
 
 
@@ -89,7 +89,8 @@ def extraction_rates(b: DataBench, root: Path, names: list[str], scratch: Path) 
     for workers in b.workers:
         target = scratch / f"extract_{workers}"
         out[f"workers_{workers}"] = _rate(
-            lambda: extract_videos(names, root, target, replace(ExtractConfig(), workers=workers), desc="bench"),
+            lambda target=target, workers=workers: extract_videos(names, root, target, replace(ExtractConfig(), workers=workers),
+                                                                desc="bench"),
             len(names))
     return out
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from t2l.params import ParamsError, parse, load
+from t2l.params import ParamsError, load, parse
 
 
 @dataclass(frozen=True)
 class DatasetSpec:
     adapter: str  # which adapter reads the official layout (see data/splits/adapters.py)
     root: str  # directory holding the videos; split paths are relative to it
+    watch: str  # what DVC watches for changes of the dataset: its annotation files, or the whole (small) root
     options: dict = field(default_factory=dict)  # adapter-specific, e.g. annotation directories
 
 

@@ -147,8 +147,8 @@ def run(cfg: EntitiesConfig, describe: DescribeConfig, dataset: str, splits_dir:
     labels = class_names(splits_dir, dataset)
     corpus, activity = build(cfg, labels, describe)
     kinds = {k: sum(e.kind == k for e in corpus) for k in dict.fromkeys(e.kind for e in corpus)}
-    target = Path(out) / f"{dataset}.json"
-    write_json(Path(out) / f"{dataset}.report.json", {"dataset": dataset, "backend": cfg.backend, "labels": len(labels),
+    target = Path(out) / f"{dataset}.entities.json"
+    write_json(Path(out) / f"{dataset}.entities.report.json", {"dataset": dataset, "backend": cfg.backend, "labels": len(labels),
                                                        "entities": len(corpus), "kinds": kinds, **activity})
     write_json(target, [asdict(e) for e in corpus])
     return {"output": str(target), "labels": len(labels), "entities": len(corpus), **activity}

@@ -23,6 +23,7 @@ from t2l.evaluate.metrics import confusion, per_class, summary
 from t2l.evaluate.perturbations import perturbation
 from t2l.evaluate.probes import probe_ceilings
 from t2l.evaluate.scoring import Scores, ScoreSettings, score
+from t2l.frames.clip_spec import ClipSpec
 from t2l.frames.dataset import FrameSource
 from t2l.fsio import write_csv, write_json
 from t2l.jobs import ROBUSTNESS, Job
@@ -37,8 +38,6 @@ class EvaluateConfig:
     baselines: tuple[str, ...] = ("vanilla",)  # untrained variants evaluated on every protocol
     batch_size: int = 64
     workers: int = 2
-    crop: int = 224
-    resize_ratio: float = 256 / 224
     decoder: str = "archive"
     frames: int = 0  # 0: each model's own frame count; e.g. 16 evaluates 8-frame models at 16
     clips: int = 1  # multi-view testing: temporal clips x spatial crops (1 x 1 = the paper's single view)
@@ -47,16 +46,15 @@ class EvaluateConfig:
     probes: bool = False  # zero-shot: linear-probe ceilings of the frozen backbone on the source val split
     robustness: robustness.RobustnessConfig = field(default_factory=robustness.RobustnessConfig)
 
-    @property
-    def scoring(self) -> ScoreSettings:
-        return ScoreSettings(self.crop, self.resize_ratio, self.batch_size, self.workers, self.clips, self.crops,
+    def scoring(self, clip: ClipSpec) -> ScoreSettings:
+        return ScoreSettings(clip.crop, clip.resize_ratio, self.batch_size, self.workers, self.clips, self.crops,
                              self.frames or None)
 
 
 class Evaluator:
-    def __init__(self, cfg: EvaluateConfig, model_fields: dict, jobs: dict[str, Job], protocols: Path, models: Path,
-                 frames: Path, descriptions: Path, reports: Path, d: Dist = Dist()):
-        self.cfg, self.model_fields, self.jobs, self.d = cfg, model_fields, jobs, d
+    def __init__(self, cfg: EvaluateConfig, clip: ClipSpec, model_fields: dict, jobs: dict[str, Job], protocols: Path,
+                 models: Path, frames: Path, descriptions: Path, reports: Path, d: Dist = Dist()):
+        self.cfg, self.settings, self.model_fields, self.jobs, self.d = cfg, cfg.scoring(clip), model_fields, jobs, d
         self.protocols, self.models, self.frames = Path(protocols), Path(models), Path(frames)
         self.descriptions_dir, self.reports = Path(descriptions), Path(reports)
 
@@ -84,7 +82,7 @@ class Evaluator:
 
     def score(self, model, ref: SplitRef, perturb=None) -> Scores:
         source = FrameSource(self.cfg.decoder, self.frames / ref.dataset)
-        return score(model, ref.rows(), source, self._prompts(model, ref), self.cfg.scoring, self.d, perturb)
+        return score(model, ref.rows(), source, self._prompts(model, ref), self.settings, self.d, perturb)
 
     def _result(self, model, ref: SplitRef, report: Path | None) -> dict:
         s = self.score(model, ref)
@@ -110,8 +108,8 @@ class Evaluator:
             results = {}
             for run in runs:
                 model = load(run)
-                slug = lambda ref: self.reports / protocol / name / run.name / ref.name.replace("/", "_")  # noqa: E731
-                results[run.name] = {e.name: self._result(model, e, slug(e)) for e in run.eval}
+                where = self.reports / protocol / name / run.name
+                results[run.name] = {e.name: self._result(model, e, where / e.name.replace("/", "_")) for e in run.eval}
                 if protocol == "zero_shot" and run.val is not None:
                     results[run.name]["source_val"] = self._result(model, run.val, None)
             metrics[name] = aggregate.AGGREGATORS[protocol](runs, results)
@@ -125,7 +123,7 @@ class Evaluator:
         c, base = self.cfg, variant(self.cfg.baselines[0], **self.model_fields)
         found = {}
         for run in (r for r in runs if r.val is not None):
-            found.update(probe_ceilings(build_model(base).to(self.d.device), run, self.frames, c.decoder, c.scoring))
+            found.update(probe_ceilings(build_model(base).to(self.d.device), run, self.frames, c.decoder, self.settings))
         return found
 
     def robustness(self, protocol: str) -> dict:

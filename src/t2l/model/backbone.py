@@ -14,6 +14,8 @@ import torch
 from torch import nn
 
 from t2l.errors import UserError
+from t2l.fsio import read_json
+from t2l.model.words import WordTokenizer
 
 CONFIG_DIR = Path(__file__).parent / "configs"
 open_clip.add_model_config(CONFIG_DIR)
@@ -57,15 +59,15 @@ def create_clip(name: str, pretrained: str | None = None, cache_dir: str | None 
     ``pretrained``: None (random init), an open_clip tag (``openai``, ``laion2b_s34b_b88k``...,
     downloaded into ``cache_dir``) or the path of a state-dict file (loaded with
     ``weights_only=True``, strictly). ``quick_gelu``: OpenAI's weights were trained with
-    QuickGELU; None turns it on for the ``openai`` tag (``-quickgelu`` model names also work).
+    QuickGELU; None turns it on for the ``openai`` tag, and for a file as its sidecar
+    (``t2l.model.weights``) records (``-quickgelu`` model names also work).
     """
     if name not in open_clip.list_models():
         raise UserError(f"unknown backbone {name!r}; open_clip knows e.g. ViT-B-32, ViT-B-16, ViT-L-14, t2l-tiny")
-    if quick_gelu is None:
-        quick_gelu = pretrained == "openai"
     path = Path(pretrained) if pretrained and (Path(pretrained).suffix or "/" in pretrained) else None
     if path is not None and not path.is_file():
         raise UserError(f"{pretrained}: no such weights file")
+    quick_gelu = needs_quick_gelu(pretrained, quick_gelu)
     if path is not None:
         logging.disable(logging.WARNING)  # open_clip warns "no pretrained weights"; we load them next
     try:
@@ -83,6 +85,22 @@ def create_clip(name: str, pretrained: str | None = None, cache_dir: str | None 
     return model
 
 
+def needs_quick_gelu(pretrained: str | None, quick_gelu: bool | None = None) -> bool:
+    """``quick_gelu`` if given; else on for the ``openai`` tag, and for a weights file as the
+    ``weights`` stage recorded beside it (``<file>.json``)."""
+    if quick_gelu is not None:
+        return quick_gelu
+    meta = Path(pretrained).with_suffix(".json") if pretrained and Path(pretrained).is_file() else None
+    if meta is not None:
+        return bool(meta.is_file() and read_json(meta).get("quick_gelu"))
+    return pretrained == "openai"
+
+
 def tokenizer(name: str):
-    """open_clip's tokenizer for ``name``; texts longer than the context are truncated."""
+    """open_clip's tokenizer for ``name``, or the word tokenizer of a backbone that ships a
+    vocabulary (``configs/<name>.vocab.txt``); texts longer than the context are truncated."""
+    vocabulary = CONFIG_DIR / f"{name}.vocab.txt"
+    if vocabulary.is_file():
+        context = open_clip.get_model_config(name)["text_cfg"]["context_length"]
+        return WordTokenizer.from_file(vocabulary, context)
     return open_clip.get_tokenizer(name)

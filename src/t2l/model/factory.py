@@ -5,12 +5,11 @@ from __future__ import annotations
 import torch
 
 from t2l.errors import UserError
+from t2l.model.alt.model import ALT
 from t2l.model.backbone import create_clip, tokenizer
 from t2l.model.config import ModelConfig
-from t2l.model.alt.model import ALT
 from t2l.model.t2l import T2L
 from t2l.model.tc_clip.model import TCClip
-
 
 # family name -> class taking (open_clip CLIP, ModelConfig); see t2l.model.family for the interface
 FAMILIES = {"t2l": T2L, "tc_clip": lambda clip, cfg: TCClip(clip, cfg, cfg.tc_clip),

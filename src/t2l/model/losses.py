@@ -29,8 +29,17 @@ def symmetric_kl_loss(videos: torch.Tensor, texts: torch.Tensor, labels: torch.T
     ``videos`` and ``texts`` (B, E) are unit vectors (``texts[i]`` encodes sample i's class).
     The target of each row is uniform over the same-class entries; KL both ways, averaged.
     """
-    logits = scale * videos @ texts.T
-    same = (labels[:, None] == labels[None, :]).float()
-    target = same / same.sum(dim=1, keepdim=True)
-    kl = lambda lg: F.kl_div(F.log_softmax(lg, dim=1), target, reduction="batchmean")  # noqa: E731
-    return (kl(logits) + kl(logits.T)) / 2
+    return multi_positive_kl_loss(videos, texts, labels[:, None] == labels[None, :], scale)
+
+
+def multi_positive_kl_loss(images: torch.Tensor, texts: torch.Tensor, positive: torch.Tensor,
+                           scale: torch.Tensor) -> torch.Tensor:
+    """Contrastive loss with several positives: ``positive[i, j]`` says text j describes image i.
+
+    Each image's target is uniform over the texts that describe it, each text's over the images
+    it describes (every row and column needs one); KL both ways, averaged.
+    """
+    logits = scale * images @ texts.T
+    target = positive.float()
+    kl = lambda lg, t: F.kl_div(F.log_softmax(lg, dim=1), t / t.sum(dim=1, keepdim=True), reduction="batchmean")  # noqa: E731
+    return (kl(logits, target) + kl(logits.T, target.T)) / 2

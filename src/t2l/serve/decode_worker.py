@@ -59,7 +59,7 @@ def serve(config: dict) -> None:
     requests, answers = os.fdopen(os.dup(0), "rb"), os.fdopen(os.dup(1), "wb")
     os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
     os.dup2(2, 1)  # whatever a decoder prints goes to the log, never into the channel
-    import av, decord  # noqa: E401, F401  (loaded before the first clip, so its time is decoding only)
+    import av  # noqa: E401, F401  (loaded before the first clip, so its time is decoding only)
 
     limits, frames, decoder = ClipLimits(**config["limits"]), config["frames"], config["decoder"]
     send(answers, {"ready": True})

@@ -18,11 +18,13 @@ import mlflow
 import torch
 
 from t2l.errors import UserError
+from t2l.frames.clip_spec import ClipSpec
 from t2l.fsio import read_json, write_json
-from t2l.model.backbone import create_clip
+from t2l.model.backbone import create_clip, needs_quick_gelu
+from t2l.model.trained import MODEL
+from t2l.model.trained import WEIGHTS as WEIGHTS_FILE
 from t2l.serve.pyfunc import CLIP, CONFIG, WEIGHTS
 from t2l.serve.signature import signature
-from t2l.model.trained import MODEL, WEIGHTS as WEIGHTS_FILE
 
 CODE = Path(__file__).with_name("model_code.py")
 # What the pyfunc imports besides t2l itself (which must be installed where the model is served).
@@ -30,10 +32,9 @@ REQUIREMENTS = ("torch", "torchvision", "open_clip_torch", "decord", "numpy", "p
                 "ffmpeg-python", "mlflow")
 
 
-def serving_config(evaluate: dict, top_k: int) -> dict:
-    """The pyfunc's model_config: evaluation preprocessing of params.yaml, raw videos through decord."""
-    return {"crop": evaluate.get("crop", 224), "resize_ratio": evaluate.get("resize_ratio", 256 / 224),
-            "decoder": "decord", "top_k": top_k}
+def serving_config(clip: ClipSpec, top_k: int) -> dict:
+    """The pyfunc's model_config: the pipeline's clip spec (crop, resize), raw videos through decord."""
+    return {"crop": clip.crop, "resize_ratio": clip.resize_ratio, "decoder": "decord", "top_k": top_k}
 
 
 def requirements() -> list[str]:
@@ -46,7 +47,7 @@ def _artifacts(run_dir: Path, tmp: Path) -> dict[str, str]:
     if not pretrained:
         raise UserError(f"{run_dir / MODEL}: the model has randomly initialised CLIP weights; nothing to package")
     quick_gelu = fields.get("quick_gelu")
-    quick_gelu = pretrained == "openai" if quick_gelu is None else quick_gelu  # create_clip's rule, made explicit
+    quick_gelu = needs_quick_gelu(pretrained, quick_gelu)  # create_clip's rule, made explicit
     clip = Path(pretrained)
     if not clip.is_file():  # an open_clip tag: store the weights it downloads
         clip = tmp / "clip.pt"

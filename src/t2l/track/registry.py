@@ -20,11 +20,11 @@ from mlflow.tracking import MlflowClient
 
 from t2l.errors import UserError
 from t2l.fsio import read_json, write_json
-from t2l.params import parse, load
+from t2l.jobs import Job, clip_spec
+from t2l.model.trained import MODEL
+from t2l.params import load, parse
 from t2l.serve import package
 from t2l.track.store import configure
-from t2l.jobs import Job
-from t2l.model.trained import MODEL
 
 CHAMPION, CHALLENGER = "champion", "challenger"
 MODES = ("max", "min")
@@ -117,7 +117,7 @@ def run(cfg: RegisterConfig, params_path: Path, tracked: Path, models: Path, out
     parent = track["parent_run_id"]
 
     with mlflow.start_run(run_id=source_run):
-        info = package.log(run_dir, package.serving_config(params.get("evaluate") or {}, cfg.top_k))
+        info = package.log(run_dir, package.serving_config(clip_spec(params), cfg.top_k))
     scores = variant_metrics(client, parent, job.model)
     version = mlflow.register_model(info.model_uri, name, tags={
         "model": job.model, "job": cfg.job, "parent_run_id": parent,

@@ -23,22 +23,23 @@ import mlflow
 import pandas as pd
 import torch
 
+from t2l import layout
 from t2l.data.protocols.reader import read_runs
 from t2l.evaluate.probes import PROBE
 from t2l.evaluate.stage import EvaluateConfig
 from t2l.frames.dataset import FrameSource
 from t2l.frames.transforms import EvalTransform
 from t2l.fsio import read_json, write_json
+from t2l.jobs import ROBUSTNESS, Job, clip_spec, jobs, model_fields, trained_on
 from t2l.model.config import ModelConfig, variant
 from t2l.model.factory import build_model
 from t2l.model.info import parameter_counts
-from t2l.params import parse, load
+from t2l.model.trained import HISTORY, MODEL, SUMMARY, load_model
+from t2l.params import load, parse
 from t2l.track import figures, plots
 from t2l.track.lineage import data_hashes, git_state
 from t2l.track.names import flat_metrics, flat_params, metric_groups
 from t2l.track.store import PARENT_ENV, configure, experiment_id, project_root
-from t2l.jobs import ROBUSTNESS, Job, jobs, trained_on
-from t2l.model.trained import HISTORY, MODEL, SUMMARY, load_model
 
 FIG3 = {"ttl": "ttl: without TFD", "t2l": "t2l: with TFD"}  # paper Fig. 3 compares these two
 FIG4 = ("vanilla", "t2l")  # paper Fig. 4: CLIP's attention vs T2L's
@@ -107,7 +108,7 @@ class Tracker:
         if model.startswith(PROBE):
             model = ((self.params.get("evaluate") or {}).get("baselines") or ["vanilla"])[0]
         run_dir = self.trained_dir(protocol, model)
-        return read_json(run_dir / MODEL) if run_dir else asdict(variant(model, **(self.params.get("model") or {})))
+        return read_json(run_dir / MODEL) if run_dir else asdict(variant(model, **model_fields(self.params)))
 
     def model_params(self, fields: dict) -> dict[str, str]:
         """Config, backbone and parameter counts (counted at random init: no weights needed)."""
@@ -182,9 +183,10 @@ class Tracker:
         ref = read_runs(protocol_dir)[0].eval[0]
         rows = figures.pick_rows(ref.rows(), self.cfg.figures.videos)
         source = FrameSource(ev.decoder, self.inp.frames / ref.dataset)
-        transform = EvalTransform(ev.crop, ev.resize_ratio)
+        clip = clip_spec(self.params)
+        transform = EvalTransform(clip.crop, clip.resize_ratio)
         models = {m: load_model(d) for m, d in dirs.items() if d}
-        models.setdefault("vanilla", build_model(variant("vanilla", **(self.params.get("model") or {}))))
+        models.setdefault("vanilla", build_model(variant("vanilla", **model_fields(self.params))))
         logged, embeddings = [], {}
         with torch.no_grad():
             for m, model in models.items():
@@ -208,9 +210,9 @@ class Tracker:
         git = git_state(project_root(inp.params.parent))
         mlflow.set_tags({"kind": "pipeline", "mlflow.source.git.commit": git["commit"], "git.dirty": git["dirty"]})
         mlflow.log_params({**flat_params(self.params), **data_hashes(inp.splits, inp.protocols, inp.lock)})
-        pretrain = inp.models / "pretrain" / "metrics.json"
-        if pretrain.is_file():
-            mlflow.log_metrics(flat_metrics(read_json(pretrain), "pretrain"))
+        standin = inp.params.parent / layout.STANDIN / "metrics.json"
+        if self.params.get("standin") and standin.is_file():  # the embedded default's stand-in CLIP
+            mlflow.log_metrics(flat_metrics(read_json(standin), "standin"))
         for f in (inp.params, inp.lock):
             if f.is_file():
                 mlflow.log_artifact(str(f))

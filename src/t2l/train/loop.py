@@ -20,12 +20,13 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from t2l.data.protocols.reader import Run
+from t2l.distributed import Dist, gather_objects
 from t2l.evaluate.scoring import ScoreSettings, score, top1
+from t2l.frames.clip_spec import ClipSpec
 from t2l.frames.dataset import FrameSource, VideoClipDataset
 from t2l.frames.transforms import TrainTransform
 from t2l.model.text import ClassPrompts
 from t2l.train import checkpoint
-from t2l.distributed import Dist, gather_objects
 from t2l.train.inputs import input_digests
 from t2l.train.optim import adamw, warmup_cosine
 
@@ -43,8 +44,6 @@ class TrainConfig:
     grad_clip: float = 1.0  # max global grad norm; 0 disables
     accumulation: int = 1  # micro-steps per optimiser step
     precision: str = "auto"  # auto: bf16 (or fp16 + grad scaler) on GPU, fp32 on CPU; or fp32/bf16/fp16
-    crop: int = 224
-    resize_ratio: float = 256 / 224  # short side = crop * ratio before cropping
     flip: bool = True  # off where direction is the label (SSv2, the embedded world)
     decoder: str = "archive"  # archive (extracted frames), decord, pyav
     workers: int = 2
@@ -74,9 +73,9 @@ def _checksum(state: dict[str, torch.Tensor]) -> str:
 class Trainer:
     """Trains one run of a protocol; ``fit`` returns the summary written beside the weights."""
 
-    def __init__(self, model: nn.Module, cfg: TrainConfig, run: Run, frames_root: Path, descriptions: dict,
-                 tokenizer, state_path: Path, d: Dist = Dist()):
-        self.model, self.cfg, self.run, self.d = model.to(d.device), cfg, run, d
+    def __init__(self, model: nn.Module, cfg: TrainConfig, clip: ClipSpec, run: Run, frames_root: Path,
+                 descriptions: dict, tokenizer, state_path: Path, d: Dist = Dist()):
+        self.model, self.cfg, self.clip, self.run, self.d = model.to(d.device), cfg, clip, run, d
         self.state_path, self.frames_root = Path(state_path), Path(frames_root)
         if cfg.batch_size % (d.world * cfg.accumulation):
             raise ValueError("train.batch_size must divide by world size x accumulation")
@@ -88,7 +87,7 @@ class Trainer:
                             if run.val else None)
         rows = run.train.rows()
         self.data = VideoClipDataset(rows, FrameSource(cfg.decoder, self.frames_root / run.train.dataset),
-                                     model.cfg.frames, TrainTransform(cfg.crop, cfg.resize_ratio, flip=cfg.flip),
+                                     model.cfg.frames, TrainTransform(clip.crop, clip.resize_ratio, flip=cfg.flip),
                                      train=True, seed=cfg.seed)
         self.sampler = torch.utils.data.DistributedSampler(self.data, d.world, d.rank, shuffle=True, seed=cfg.seed,
                                                            drop_last=True)
@@ -102,7 +101,7 @@ class Trainer:
         self.net = DistributedDataParallel(model, device_ids=[d.device] if d.device.type == "cuda" else None) \
             if d.enabled else model
         prompts = [self.prompts] + ([self.val_prompts] if self.val_prompts else [])
-        self.identity = {"train": asdict(cfg), "model": asdict(model.cfg), "run": f"{run.protocol}/{run.name}",
+        self.identity = {"train": asdict(cfg), "clip": asdict(clip), "model": asdict(model.cfg), "run": f"{run.protocol}/{run.name}",
                          "inputs": input_digests(model.cfg.pretrained, run, self.frames_root, prompts)}
 
     # -- checkpoints ------------------------------------------------------------------------
@@ -174,7 +173,7 @@ class Trainer:
 
     def validate(self) -> float:
         rows = self.run.val.rows()
-        settings = ScoreSettings(self.cfg.crop, self.cfg.resize_ratio, self.cfg.eval_batch_size, self.cfg.workers)
+        settings = ScoreSettings(self.clip.crop, self.clip.resize_ratio, self.cfg.eval_batch_size, self.cfg.workers)
         return top1(score(self.model, rows, FrameSource(self.cfg.decoder, self.frames_root / self.run.val.dataset),
                           self.val_prompts, settings, self.d))
 

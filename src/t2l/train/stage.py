@@ -15,6 +15,7 @@ from t2l.data.protocols.reader import Run, read_runs
 from t2l.descriptions.read import load_descriptions
 from t2l.distributed import Dist
 from t2l.errors import UserError
+from t2l.frames.clip_spec import ClipSpec
 from t2l.fsio import write_csv, write_json
 from t2l.jobs import Job
 from t2l.model.config import variant
@@ -34,7 +35,7 @@ def job_runs(job: Job, protocols_dir: Path) -> list[Run]:
     return [r for r in runs if r.name in job.runs]
 
 
-def run(job: Job, model_fields: dict, train_values: dict, protocols_dir: Path, frames_dir: Path,
+def run(job: Job, model_fields: dict, train_values: dict, clip: ClipSpec, protocols_dir: Path, frames_dir: Path,
         descriptions_dir: Path, out: Path, checkpoints: Path, d: Dist = Dist()) -> list[dict]:
     cfg = parse(TrainConfig, {**train_values, **job.train}, "train")
     model_cfg = variant(job.model, **model_fields)
@@ -45,7 +46,7 @@ def run(job: Job, model_fields: dict, train_values: dict, protocols_dir: Path, f
         if not any(p.requires_grad for p in model.parameters()):
             raise UserError(f"model {job.model!r} has nothing to train; list it under evaluate.baselines instead")
         datasets = [protocol_run.train.dataset] + ([protocol_run.val.dataset] if protocol_run.val else [])
-        trainer = Trainer(model, cfg, protocol_run, frames_dir, load_descriptions(descriptions_dir, datasets),
+        trainer = Trainer(model, cfg, clip, protocol_run, frames_dir, load_descriptions(descriptions_dir, datasets),
                           tokenizer_for(model_cfg), Path(checkpoints) / protocol_run.name / "last.pt", d)
         summary, weights, history = trainer.fit()
         if d.main:

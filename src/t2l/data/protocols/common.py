@@ -26,8 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from t2l.data.splits.schema import (CLASSES_FILE, DATASET_FILE, classes_frame, dataset_info, load_split,
-                                   read_table, split_frame)
+from t2l.data.splits.schema import CLASSES_FILE, DATASET_FILE, classes_frame, dataset_info, load_split, read_table, split_frame
 from t2l.errors import UserError
 from t2l.fsio import TMP_MARK, write_csv, write_json
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from t2l.data.splits.annotations import csv_rows, expect_fields, fail, integer, resolve, read_text
+from t2l.data.splits.annotations import csv_rows, expect_fields, fail, integer, read_text, resolve
 from t2l.data.splits.path_class import RULES
 from t2l.data.splits.schema import classes_frame, split_frame, write_dataset
 from t2l.errors import UserError

@@ -20,13 +20,56 @@ PAIRS: dict[str, str] = {
 }
 REVERSAL = {**PAIRS, **{v: k for k, v in PAIRS.items()}}
 
+# How each motion looks, in the words of the world's captions (where, how big) wherever a
+# single frame can show it: the embedded world's stand-in for the LLM's class descriptions.
+DESCRIPTIONS: dict[str, tuple[str, ...]] = {
+    "moving left": ("a {shape} that starts at the right and ends at the left",
+                    "a {shape} moving from the right to the left",
+                    "the {shape} is at the right first and at the left last",
+                    "a {shape} going left across the frame"),
+    "moving right": ("a {shape} that starts at the left and ends at the right",
+                     "a {shape} moving from the left to the right",
+                     "the {shape} is at the left first and at the right last",
+                     "a {shape} going right across the frame"),
+    "moving up": ("a {shape} that starts at the bottom and ends at the top",
+                  "a {shape} moving from the bottom to the top",
+                  "the {shape} is at the bottom first and at the top last",
+                  "a {shape} going up the frame"),
+    "moving down": ("a {shape} that starts at the top and ends at the bottom",
+                    "a {shape} moving from the top to the bottom",
+                    "the {shape} is at the top first and at the bottom last",
+                    "a {shape} going down the frame"),
+    "rotating clockwise": ("a {shape} turning clockwise in one place",
+                           "a {shape} spinning clockwise like the hands of a clock",
+                           "the {shape} stays where it is and rotates clockwise",
+                           "a {shape} rotating clockwise"),
+    "rotating counterclockwise": ("a {shape} turning counterclockwise in one place",
+                                  "a {shape} spinning against the hands of a clock",
+                                  "the {shape} stays where it is and rotates counterclockwise",
+                                  "a {shape} rotating counterclockwise"),
+    "growing": ("a {shape} that starts small and ends large",
+                "a {shape} getting larger in one place",
+                "the {shape} is small first and large last",
+                "a {shape} growing bigger"),
+    "shrinking": ("a {shape} that starts large and ends small",
+                  "a {shape} getting smaller in one place",
+                  "the {shape} is large first and small last",
+                  "a {shape} shrinking"),
+}
+
+
+def split_class(class_name: str) -> tuple[str, str] | None:
+    """``"star moving left"`` -> ``("star", "moving left")``; None for a name without a motion."""
+    for motion in REVERSAL:
+        if class_name.endswith(" " + motion):
+            return class_name[: -len(motion) - 1], motion
+    return None
+
 
 def reversal_partner(class_name: str) -> str | None:
     """``"star moving left"`` -> ``"star moving right"``; None for a name without a motion."""
-    for motion, reverse in REVERSAL.items():
-        if class_name.endswith(" " + motion):
-            return class_name[: -len(motion)] + reverse
-    return None
+    parts = split_class(class_name)
+    return None if parts is None else f"{parts[0]} {REVERSAL[parts[1]]}"
 
 
 @dataclass(frozen=True)

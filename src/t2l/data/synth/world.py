@@ -1,4 +1,4 @@
-"""The ``synth`` stage: plan, render and write the embedded world (videos, manifest, images).
+"""The ``synth`` stage: plan, render and write the embedded world (videos and their manifest).
 
 Two disjoint datasets mirror Kinetics-400 -> UCF-101: ``synthetic_source`` (train/val/test) and
 ``synthetic_target`` (zero-shot test splits 1..k) whose shapes never move in the source set.
@@ -8,21 +8,19 @@ paired reverse motion, so frame order is the only cue that separates the two cla
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from PIL import Image
 from tqdm import tqdm
 
 from t2l.data.synth.motions import PAIRS, REVERSAL, sample_forward
 from t2l.data.synth.render import render, sample_scene
 from t2l.data.synth.shapes import SHAPES
-from t2l.fsio import resumable_dir, write_csv, write_json, write_text, zip_writer
 from t2l.frames.ffmpeg_io import write_video
+from t2l.fsio import resumable_dir, write_csv, write_json, write_text
 from t2l.params import as_dict
 
 SOURCE, TARGET = "synthetic_source", "synthetic_target"
@@ -47,7 +45,6 @@ class SynthConfig:
     distractors: tuple[int, int] = (0, 1)
     noise_std: float = 2.0
     crf: int = 0
-    images: int = 20000
     workers: int = 2
 
     def __post_init__(self):
@@ -121,34 +118,9 @@ def _write_pair(args: tuple[SynthConfig, PairSpec, Path]) -> list[dict]:
     return [{**c, "colour": colour, "background": background} for c in clips]
 
 
-def _image(args: tuple[SynthConfig, int]) -> tuple[bytes, dict]:
-    cfg, i = args
-    rng = np.random.default_rng([cfg.seed, i, 2])
-    shapes = (*cfg.source_shapes, *cfg.target_shapes)
-    scene = sample_scene(str(rng.choice(shapes)), cfg.size, cfg.distractors, cfg.noise_std, rng)
-    # a random frame of a random motion: images share the per-frame distribution of the videos
-    traj = sample_forward(str(rng.choice(cfg.motions)), 16, cfg.size, cfg.shape_radius, rng)
-    frame = render(scene, traj.frame(int(rng.integers(16))), cfg.size, rng)[0]
-    buf = io.BytesIO()
-    Image.fromarray(frame).save(buf, format="JPEG", quality=90)
-    return buf.getvalue(), {"image": f"{i:06d}.jpg", "caption": scene.caption, "shape": scene.shape,
-                            "colour": scene.colour, "background": scene.background}
-
-
-def write_images(cfg: SynthConfig, out: Path, pool) -> None:
-    """Image-caption pairs (appearance-only captions) for the tiny CLIP's pretraining."""
-    rows = []
-    with zip_writer(out / "images.zip") as add:
-        work = ((cfg, i) for i in range(cfg.images))
-        for data, row in tqdm(pool.imap(_image, work, chunksize=64), total=cfg.images, desc="synth images"):
-            add(row["image"], data)
-            rows.append(row)
-    write_csv(out / "captions.csv", pd.DataFrame(rows))
-
-
-def write_world(cfg: SynthConfig, out: Path) -> pd.DataFrame:
+def run(cfg: SynthConfig, out: Path) -> pd.DataFrame:
     """Write videos under ``out/<dataset>/<class>/`` with each dataset's ``clips.csv`` and
-    ``classes.txt``, the whole ``out/world.csv``, ``out/world.json`` and the images.
+    ``classes.txt``, the whole ``out/world.csv`` and ``out/world.json``.
 
     Resumable: clips already on disk are kept (each was written atomically).
     """
@@ -160,7 +132,6 @@ def write_world(cfg: SynthConfig, out: Path) -> pd.DataFrame:
         for clips in tqdm(pool.imap(_write_pair, ((cfg, s, out) for s in specs), chunksize=4), total=len(specs),
                           desc="synth videos"):
             rows.extend(clips)
-        write_images(cfg, out / "images", pool)
     manifest = pd.DataFrame(rows)[MANIFEST_COLUMNS]
     classes = {SOURCE: class_names(cfg.source_shapes, cfg.motions), TARGET: class_names(cfg.target_shapes, cfg.motions)}
     for dataset, names in classes.items():
@@ -171,6 +142,5 @@ def write_world(cfg: SynthConfig, out: Path) -> pd.DataFrame:
         "params": as_dict(cfg),
         "classes": classes,
         "clips": manifest.groupby(["dataset", "split"]).size().rename("clips").reset_index().to_dict("records"),
-        "images": cfg.images,
     })
     return manifest

@@ -103,9 +103,8 @@ def _zero_shot(f: _Files, doc: dict, runs: list[dict]) -> list[dict]:
             if e["classes"] in done:
                 continue
             done.add(e["classes"])
-            t = targets.get(e["dataset"], {})
-            kept = t.get("overlapping_classes", []) if t.get("overlap") == "keep" else []
-            kept = {normalise_class_name(c) for c in kept}
+            t = targets.get(e.get("group", e["dataset"]), {})
+            kept = {normalise_class_name(c) for c in t.get("kept_overlapping_classes", [])}
             frame = suites.with_normalised_names(f.maps[e["classes"]])
             records.append(gx_runner.check(f"zero_shot_disjoint[{run['name']}]", f.pdir / e["classes"], frame,
                                            suites.disjoint_checks(source - kept), files.CLASS_SHOWN))

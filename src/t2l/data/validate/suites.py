@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 
-import pandas as pd
 import great_expectations as gx
+import pandas as pd
 
 from t2l.data.splits.path_class import class_keys, squash
 from t2l.data.splits.schema import CLASS_COLUMNS, SPLIT_COLUMNS, normalise_class_name

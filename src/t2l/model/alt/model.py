@@ -25,7 +25,8 @@ from t2l.errors import UserError
 from t2l.model import clip_parts as cp
 from t2l.model.alt.alignment import QueryMLP, align
 from t2l.model.alt.decoder import VideoDecoder
-from t2l.model.alt.entities import embed_texts, load_entity_embeddings
+from t2l.descriptions.corpus import read_corpus
+from t2l.model.alt.entities import embed_texts, entity_text, load_entity_embeddings
 from t2l.model.alt.options import ALTOptions
 from t2l.model.alt.vision import encode_regions, output_tokens
 from t2l.model.backbone import tokenizer
@@ -63,8 +64,9 @@ class ALT(nn.Module):
 
     def _initial_entities(self, width: int) -> torch.Tensor:
         o = self.options
-        if o.entity_texts:
-            return embed_texts(self.clip, tokenizer(self.cfg.backbone), list(o.entity_texts))
+        if o.entity_texts or o.corpus:
+            texts = list(o.entity_texts) or [entity_text(e) for e in read_corpus(o.corpus)]
+            return embed_texts(self.clip, tokenizer(self.cfg.backbone), texts)
         if not o.entities:
             return torch.zeros(0, width)  # filled by trained weights or set_entities
         cached = load_entity_embeddings(o.entities)

@@ -16,6 +16,7 @@ class ALTOptions:
     # visual-semantic alignment (Eq. 4-6)
     entities: str = ""  # cached entity embeddings (t2l.model.alt.entities.save_entity_embeddings)
     entity_texts: tuple[str, ...] = ()  # or entity texts, embedded at build by the frozen text encoder
+    corpus: str = ""  # or a corpus JSON (the entities@<dataset> stage's), embedded at build likewise
     tau: float = 1.0  # Gumbel-softmax temperature (Appendix B)
     queries: str = "entities"  # "entities": MLP(A S); "tokens": MLP of the unit tokens, no entities;
     # "learned": random learnable queries instead of Eq. 6 (Table C3, first row)
@@ -35,7 +36,8 @@ class ALTOptions:
                 raise UserError(f"model.alt.{field} {rule}, got {getattr(self, field)!r}")
 
         need(self.r >= 0, "r", "must be >= 0")
-        need(not (self.entities and self.entity_texts), "entity_texts", "must be empty when model.alt.entities is set")
+        need(sum(map(bool, (self.entities, self.entity_texts, self.corpus))) <= 1, "corpus",
+             "must be empty when model.alt.entities or entity_texts is set (one source of entities)")
         need(self.tau > 0, "tau", "must be > 0")
         need(self.queries in QUERIES, "queries", f"must be one of {', '.join(QUERIES)}")
         need(self.decoder_blocks >= 1, "decoder_blocks", "must be >= 1")

@@ -19,11 +19,13 @@ from mlflow.exceptions import MlflowException
 
 from t2l.errors import UserError
 from t2l.frames.clip_input import read_file
-from t2l.params import parse, section
+from t2l.jobs import clip_spec, model_fields
+from t2l.model.config import VARIANTS, variant
+from t2l.model.trained import is_model_dir, save_model
+from t2l.params import load, parse, section
 from t2l.serve.package import save, serving_config
 from t2l.serve.settings import ServeSettings
 from t2l.track.store import existing_uri
-from t2l.model.trained import is_model_dir
 
 
 def parse_classes(text: str) -> list[str]:
@@ -46,14 +48,19 @@ def champion_uri(params: Path) -> str:
 
 @contextmanager
 def open_model(model: str | None, params: Path) -> Iterator[mlflow.pyfunc.PyFuncModel]:
-    """The pyfunc at ``model``: a training run directory (packaged on the fly with params.yaml's
-    evaluation settings, as ``t2l register`` would), an MLflow model directory, or a models:/ or
-    runs:/ URI read from the store of ``params``' project (default: the registered champion)."""
+    """The pyfunc at ``model``: a variant name (that variant untrained on params.yaml's backbone and
+    weights, e.g. ``vanilla`` for CLIP zero-shot), a training run directory (packaged on the fly
+    with params.yaml's evaluation settings, as ``t2l register`` would), an MLflow model directory,
+    or a models:/ or runs:/ URI read from the store of ``params``' project (default: the registered
+    champion)."""
     model = model or champion_uri(params)
     path = Path(model)
     with tempfile.TemporaryDirectory() as tmp:
+        if model in VARIANTS and not path.exists():  # e.g. vanilla: CLIP zero-shot, nothing trained
+            path = Path(tmp) / "untrained"
+            save_model(path, variant(model, **model_fields(load(params))), {})
         if is_model_dir(path):
-            config = serving_config(section("evaluate", params), _register_config(params).top_k)
+            config = serving_config(clip_spec(load(params)), _register_config(params).top_k)
             yield mlflow.pyfunc.load_model(str(save(path, config, Path(tmp) / "model")))
             return
         if path.is_dir():

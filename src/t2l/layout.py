@@ -1,0 +1,23 @@
+"""Where the pipeline keeps what it makes, relative to the project root: the one list of paths that
+the CLI's defaults, the Prefect flow, tracking and dvc.yaml (``vars``) all read.
+
+Plain string constants only: DVC reads this file for dvc.yaml's templating without running it.
+"""
+
+RAW = "data/raw"  # embedded worlds (synth@) and where real datasets are unpacked
+WORLD = "data/raw/synthetic"  # the embedded world
+SPLITS = "data/splits"  # canonical split CSVs per dataset (splits@)
+PROTOCOLS = "data/protocols"  # evaluation protocols' split files (protocols)
+VALIDATION = "data/validation/report.json"  # Great Expectations report (validate)
+DESCRIPTIONS = "data/descriptions"  # class descriptions per dataset (describe@)
+FRAMES = "data/frames"  # frame archives per dataset (extract@)
+STANDIN = "models/standin"  # the embedded default's stand-in CLIP (shipped; standin@ re-makes it)
+BACKBONES = "models/backbones"  # downloaded CLIP weights (weights@)
+MODELS = "models"  # trained models: models/<protocol>/<job>/<run>/ (train@)
+CHECKPOINTS = "runs"  # resume checkpoints, outside DVC
+METRICS = "metrics"  # metrics/<evaluation>.json (evaluate@)
+REPORTS = "reports"  # per-class and confusion CSVs (evaluate@)
+FIGURES = "reports/figures"  # PNG figures (figures)
+TRACKED = "mlflow/track.json"  # MLflow run ids of the last execution (track)
+REGISTERED = "mlflow/register.json"  # the registration and promotion decision (register)
+BENCH = "bench/results"  # benchmark JSON (t2l bench)
