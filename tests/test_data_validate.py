@@ -1,6 +1,7 @@
 """Canonical splits of the world and the Great Expectations checks that guard them."""
 
 import json
+import shutil
 
 import pandas as pd
 import pytest
@@ -116,3 +117,34 @@ def test_cli_stops_with_a_readable_report(world, tmp_path):
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
     assert f"{out / SOURCE / 'val.csv'}" in proc.stderr and "line 2: path='../../etc/passwd'" in proc.stderr
+
+
+@pytest.mark.parametrize("link", ["file", "directory"])
+def test_a_symlink_out_of_the_dataset_root_is_refused(world_copy, tmp_path, link):
+    out = tmp_path / "splits"
+    roots = write_splits(world_copy, out)
+    rel = read_table(out / SOURCE / "train.csv")["path"][0]  # line 2
+    video, outside = world_copy / SOURCE / rel, tmp_path / "outside"
+    if link == "file":  # the video moved out of the root, a link left in its place
+        outside.mkdir()
+        shutil.move(video, outside / video.name)
+        video.symlink_to(outside / video.name)
+    else:  # the video's folder
+        shutil.move(video.parent, outside)
+        video.parent.symlink_to(outside, target_is_directory=True)
+    with pytest.raises(ValidationFailed) as err:
+        run(out, roots, tmp_path / "report.json")
+    message = str(err.value)
+    assert f"{out / SOURCE / 'train.csv'}  [split suite]" in message
+    assert "expect_column_values_to_be_in_set(column=real_inside_root) failed" in message
+    assert "symlinks followed" in message and f"line 2: path={rel!r}" in message
+
+
+def test_a_symlink_inside_the_dataset_root_is_accepted(world_copy, tmp_path):
+    out = tmp_path / "splits"
+    roots = write_splits(world_copy, out)
+    rel = read_table(out / SOURCE / "train.csv")["path"][0]
+    video = world_copy / SOURCE / rel
+    shutil.move(video, world_copy / SOURCE / "moved.mp4")
+    video.symlink_to(world_copy / SOURCE / "moved.mp4")
+    assert run(out, roots, tmp_path / "report.json")["success"]

@@ -22,6 +22,12 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
+def resolves_inside(base: str | os.PathLike, path: str | os.PathLike) -> bool:
+    """Whether ``path``, every symlink followed, lies under ``base`` (also resolved)."""
+    real_base = os.path.realpath(base)
+    return os.path.realpath(path).startswith(real_base.rstrip(os.sep) + os.sep)
+
+
 def remove_partials(root: str | os.PathLike) -> int:
     """Delete temporary files that killed writers left under ``root``; return how many."""
     found = [p for p in Path(root).rglob(f".*{TMP_MARK}*") if p.is_file()]

@@ -9,6 +9,7 @@ import great_expectations as gx
 
 from t2l.data.splits.path_class import class_keys, squash
 from t2l.data.splits.schema import CLASS_COLUMNS, SPLIT_COLUMNS, normalise_class_name
+from t2l.fsio import resolves_inside
 
 E = gx.expectations
 ABSOLUTE = r"^(?:/|\\|[A-Za-z]:)"
@@ -33,7 +34,8 @@ def class_map_checks(classes: pd.DataFrame) -> list:
 
 def prepare_split(frame: pd.DataFrame, classes: pd.DataFrame, root: str,
                   path_class: str | None = None) -> pd.DataFrame:
-    """Add the derived columns that split checks look at: label's class name, file existence and,
+    """Add the derived columns that split checks look at: label's class name, whether the path
+    lies inside the root (as written, and with every symlink followed) and names a file, and,
     where the dataset's paths encode the class (rule ``path_class``), the class each path names."""
     out = frame.copy()
     if {"label", "class_name"} <= set(classes.columns) and "label" in out.columns:
@@ -45,9 +47,12 @@ def prepare_split(frame: pd.DataFrame, classes: pd.DataFrame, root: str,
         base = os.path.normpath(root)
         paths = out["path"].fillna("")
         joined = [os.path.normpath(os.path.join(base, p)) for p in paths]
-        out["inside_root"] = [bool(p) and j.startswith(base + os.sep) and not os.path.isabs(p)
+        out["inside_root"] = [bool(p) and "\0" not in p and j.startswith(base + os.sep) and not os.path.isabs(p)
                               for p, j in zip(paths, joined)]
-        out["file_exists"] = [ok and os.path.isfile(j) for ok, j in zip(out["inside_root"], joined)]
+        # symlinks followed: a link inside the root may point out of it (the path as the OS resolves it)
+        out["real_inside_root"] = [ok and resolves_inside(base, os.path.join(base, p))
+                                   for ok, p in zip(out["inside_root"], paths)]
+        out["file_exists"] = [ok and os.path.isfile(j) for ok, j in zip(out["real_inside_root"], joined)]
     return out
 
 
@@ -66,6 +71,9 @@ def split_checks(frame: pd.DataFrame, classes: pd.DataFrame, dataset: str) -> li
                                                 meta={"why": "paths must not climb out of the dataset root with '..'"}),
             E.ExpectColumnValuesToBeInSet(column="inside_root", value_set=[True],
                                           meta={"why": "the path resolves inside the dataset root"}),
+            E.ExpectColumnValuesToBeInSet(column="real_inside_root", value_set=[True],
+                                          meta={"why": "the file it names, symlinks followed, lies inside the dataset "
+                                                       "root (a symlink pointing out of it?)"}),
             E.ExpectColumnValuesToBeInSet(column="file_exists", value_set=[True],
                                           meta={"why": "the video file exists under the dataset root"}),
         ]
