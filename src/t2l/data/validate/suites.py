@@ -20,9 +20,14 @@ def _columns_present(required: list[str], why: str) -> list:
     return [E.ExpectTableColumnsToMatchSet(column_set=required, exact_match=False, meta={"why": why})]
 
 
+def _not_empty(why: str) -> list:
+    return [E.ExpectTableRowCountToBeBetween(min_value=1, meta={"why": why})]
+
+
 def class_map_checks(classes: pd.DataFrame) -> list:
     """label/class_name present, not null, unique; labels are non-negative integers."""
-    checks = _columns_present(CLASS_COLUMNS, "a class map has columns label,class_name")
+    checks = (_columns_present(CLASS_COLUMNS, "a class map has columns label,class_name")
+              + _not_empty("a class map names at least one class"))
     for col in set(CLASS_COLUMNS) & set(classes.columns):
         checks += [E.ExpectColumnValuesToNotBeNull(column=col, meta={"why": f"every class needs a {col}"}),
                    E.ExpectColumnValuesToBeUnique(column=col, meta={"why": f"a {col} names one class only"})]
@@ -58,7 +63,8 @@ def prepare_split(frame: pd.DataFrame, classes: pd.DataFrame, root: str,
 
 def split_checks(frame: pd.DataFrame, classes: pd.DataFrame, dataset: str) -> list:
     """Checks for one split CSV; ``frame`` has passed through prepare_split."""
-    checks = _columns_present(SPLIT_COLUMNS, "split files have columns " + ",".join(SPLIT_COLUMNS))
+    checks = (_columns_present(SPLIT_COLUMNS, "split files have columns " + ",".join(SPLIT_COLUMNS))
+              + _not_empty("a split file lists at least one video"))
     cols = set(frame.columns)
     for col in set(SPLIT_COLUMNS) & cols:
         checks.append(E.ExpectColumnValuesToNotBeNull(column=col, meta={"why": f"every row needs a {col}"}))
@@ -109,6 +115,11 @@ def disjoint_checks(seen: set[str]) -> list:
 def flag_checks(column: str, why: str) -> list:
     """Every row's boolean ``column`` is False (a derived flag marking an offending row)."""
     return [E.ExpectColumnValuesToBeInSet(column=column, value_set=[False], meta={"why": why})]
+
+
+def null_checks(column: str, why: str) -> list:
+    """Every row's ``column`` is empty (a derived column naming what is wrong with the row)."""
+    return [E.ExpectColumnValuesToBeNull(column=column, meta={"why": why})]
 
 
 def count_checks(column: str, k: int, why: str) -> list:
