@@ -4,6 +4,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from dataclasses import replace
 
@@ -154,3 +155,31 @@ def test_sigkill_mid_run_then_resume_matches_a_clean_run(tmp_path):
         assert json.loads((killed / ds / JOB_MARKER).read_text()) == json.loads((clean / ds / JOB_MARKER).read_text())
         for rel in a["archive"]:  # byte for byte: DVC hashes of equal frames never differ between runs
             assert (killed / ds / rel).read_bytes() == (clean / ds / rel).read_bytes()
+
+
+def lavfi_video(path, size, frames):
+    """A real H.264 file of ffmpeg's test pattern (quick to make at any size)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", f"testsrc2=size={size}:rate=25", "-frames:v",
+                    str(frames), "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(path)], check=True)
+    return path
+
+
+PEAK_RSS = """
+import resource, sys
+from pathlib import Path
+from t2l.frames.extract import ExtractConfig, extract_one
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+extract_one(Path(sys.argv[1]), Path(sys.argv[2]), ExtractConfig(jpeg_quality=80))
+print(before * 1024, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+"""
+
+
+def test_frames_stream_from_ffmpeg_into_the_archive_in_bounded_memory(tmp_path):
+    video = lavfi_video(tmp_path / "v.mp4", "640x480", 120)
+    decoded = 120 * 640 * 480 * 3  # 110 MB of RGB frames; decoding it whole took twice that
+    proc = subprocess.run([sys.executable, "-c", PEAK_RSS, str(video), str(tmp_path / "v.mp4.zip")],
+                          check=True, capture_output=True, text=True)
+    before, peak = map(int, proc.stdout.split())
+    assert archive.read_meta(tmp_path / "v.mp4.zip")["frames"] == 120
+    assert peak - before < decoded / 4, f"extraction grew the process by {(peak - before) / 2**20:.0f} MiB"

@@ -11,7 +11,7 @@ import json
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 from PIL import Image
@@ -30,14 +30,20 @@ def archive_path(out_dir: str | Path, video_path: str) -> Path:
     return Path(out_dir) / f"{video_path}.zip"
 
 
-def write(frames: np.ndarray, path: str | Path, meta: dict, quality: int = 95) -> dict:
-    """Write frames (T, H, W, 3) uint8 atomically; return the metadata stored with them."""
-    meta = {**meta, "frames": int(frames.shape[0]), "height": int(frames.shape[1]), "width": int(frames.shape[2])}
+def write(frames: Iterable[np.ndarray], path: str | Path, meta: dict, quality: int = 95) -> dict:
+    """Write frames (each (H, W, 3) uint8: an array (T, H, W, 3) or a stream of frames) atomically,
+    encoding each as it comes; return the metadata stored with them. If ``frames`` raises, or
+    yields none, no archive is left."""
+    count, shape = 0, None
     with zip_writer(path) as add:
-        for i, frame in enumerate(frames):
+        for count, frame in enumerate(frames, 1):
+            shape = frame.shape
             buf = io.BytesIO()
             Image.fromarray(frame).save(buf, format="JPEG", quality=quality, subsampling=0)
-            add(member(i), buf.getvalue())
+            add(member(count - 1), buf.getvalue())
+        if shape is None:
+            raise ValueError(f"{path}: no frames to write")
+        meta = {**meta, "frames": count, "height": int(shape[0]), "width": int(shape[1])}
         add(META, json.dumps(meta).encode())
     return meta
 

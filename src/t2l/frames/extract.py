@@ -1,5 +1,6 @@
 """The ``extract`` stage: decode each video once into a frame archive; quarantine bad videos.
 
+Frames stream from ffmpeg into the archive, so memory holds a frame or two, not the video.
 Resumable and kill-safe: archives are written to a temporary name and renamed, videos with an
 archive newer than themselves are skipped on a re-run, and leftovers of a killed run are removed
 before starting.
@@ -10,14 +11,16 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from multiprocessing import get_context
 from pathlib import Path
+from typing import Iterator
 
+import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
 from t2l.data.splits.schema import dataset_info, read_table
 from t2l.errors import UserError
 from t2l.frames import archive
-from t2l.frames.ffmpeg_io import VideoError, read_frames
+from t2l.frames.ffmpeg_io import VideoError, iter_frames
 from t2l.fsio import resumable_dir, write_csv, write_json
 
 MANIFEST, QUARANTINE = "manifest.csv", "quarantine.json"
@@ -32,11 +35,19 @@ class ExtractConfig:
     workers: int = 2
 
 
+def _at_least(frames: Iterator[np.ndarray], n: int, video: Path) -> Iterator[np.ndarray]:
+    """``frames``, then a VideoError if there were fewer than ``n``."""
+    count = 0
+    for count, frame in enumerate(frames, 1):
+        yield frame
+    if count < n:
+        raise VideoError(f"{video}: only {count} frame(s); at least {n} needed (extract.min_frames)")
+
+
 def extract_one(video: Path, target: Path, cfg: ExtractConfig) -> dict:
-    """Decode ``video`` and write its archive; raise VideoError if it cannot be used."""
-    frames = read_frames(video, cfg.short_side, cfg.strict)
-    if len(frames) < cfg.min_frames:
-        raise VideoError(f"{video}: only {len(frames)} frame(s); at least {cfg.min_frames} needed (extract.min_frames)")
+    """Stream the frames of ``video`` into its archive; raise VideoError, leaving no archive, if
+    the video cannot be used."""
+    frames = _at_least(iter_frames(video, cfg.short_side, cfg.strict), cfg.min_frames, video)
     return archive.write(frames, target, {"source": Path(video).name}, cfg.jpeg_quality)
 
 

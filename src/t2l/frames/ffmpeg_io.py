@@ -1,11 +1,14 @@
-"""Video file I/O through ffmpeg (ffmpeg-python): decode to RGB arrays, encode from arrays."""
+"""Video file I/O through ffmpeg (ffmpeg-python): decode to a stream of RGB frames, encode from arrays."""
 
 from __future__ import annotations
 
 import os
 import re
+import subprocess
+import tempfile
 from contextlib import ExitStack
 from pathlib import Path
+from typing import BinaryIO, Iterator
 
 import ffmpeg
 import numpy as np
@@ -34,24 +37,32 @@ def _short_side_filter(short_side: int) -> dict:
     return {"w": f"if(lt(iw,ih),{s},-2)", "h": f"if(lt(iw,ih),-2,{s})", "flags": "area"}
 
 
-def _parse_ppm_stream(data: bytes, path) -> np.ndarray:
-    match = re.match(rb"P6\s+(\d+)\s+(\d+)\s+255\s", data)
-    if not match:
-        raise VideoError(f"{path}: decoded no frame")
-    w, h, header = int(match[1]), int(match[2]), match.end()
-    size = header + w * h * 3
-    if len(data) % size:
-        raise VideoError(f"{path}: frames of varying size in the decoded stream")
-    frames = np.frombuffer(data, np.uint8).reshape(-1, size)[:, header:]
-    return frames.reshape(-1, h, w, 3)
+def _ppm_header(pipe: BinaryIO, path) -> tuple[int, int] | None:
+    """(width, height) of the next frame, from its ``P6 <w> <h> 255`` header; None at the end."""
+    tokens, token = [], b""
+    while len(tokens) < 4:
+        c = pipe.read(1)
+        if not c:
+            if tokens or token:
+                raise VideoError(f"{path}: the decoded stream ends inside a frame header")
+            return None
+        if not c.isspace():
+            token += c
+        elif token:
+            tokens.append(token)
+            token = b""
+    if tokens[0] != b"P6" or tokens[3] != b"255" or not (tokens[1].isdigit() and tokens[2].isdigit()):
+        raise VideoError(f"{path}: unexpected frame header in the decoded stream")
+    return int(tokens[1]), int(tokens[2])
 
 
-def read_frames(path: str | os.PathLike, short_side: int = 0, strict: bool = True) -> np.ndarray:
-    """Decode every frame of ``path`` to RGB uint8 (T, H, W, 3) with one ffmpeg process.
+def iter_frames(path: str | os.PathLike, short_side: int = 0, strict: bool = True) -> Iterator[np.ndarray]:
+    """Decode ``path`` with one ffmpeg process, yielding RGB uint8 frames (H, W, 3) as they come.
 
-    ``short_side`` > 0 resizes the short side (long side even). ``strict`` stops at the first
-    corrupt packet (``-xerror``), so truncated or damaged files fail instead of yielding a part.
-    Raises VideoError naming the file for anything unreadable.
+    Memory holds about one frame, whatever the video's length or size. ``short_side`` > 0 resizes
+    the short side (long side even). ``strict`` stops at the first corrupt packet (``-xerror``),
+    so truncated or damaged files fail instead of yielding a part: the VideoError naming the
+    file comes after the frames decoded before the damage. A consumer that stops early ends ffmpeg.
     """
     path = Path(path)
     if not path.is_file():
@@ -61,12 +72,36 @@ def read_frames(path: str | os.PathLike, short_side: int = 0, strict: bool = Tru
     stream = ffmpeg.input(str(path), **({"xerror": None} if strict else {}))
     if short_side > 0:
         stream = stream.filter("scale", **_short_side_filter(short_side))
-    try:
-        out, _ = (stream.output("pipe:", format="image2pipe", vcodec="ppm", vsync="passthrough")
-                  .global_args("-v", "error").run(capture_stdout=True, capture_stderr=True))
-    except ffmpeg.Error as e:
-        raise VideoError(f"{path}: not a readable video ({_stderr(e, path)})") from None
-    return _parse_ppm_stream(out, path)
+    args = (stream.output("pipe:", format="image2pipe", vcodec="ppm", vsync="passthrough")
+            .global_args("-v", "error", "-nostdin").compile())
+    # stderr to a file, not a pipe: ffmpeg never blocks on it while we read frames
+    with tempfile.TemporaryFile() as errors, subprocess.Popen(args, stdout=subprocess.PIPE, stderr=errors) as proc:
+        try:
+            size, count = None, 0
+            while (header := _ppm_header(proc.stdout, path)) is not None:
+                if size not in (None, header):
+                    raise VideoError(f"{path}: frames of varying size in the decoded stream")
+                (w, h), size = header, header
+                data = proc.stdout.read(w * h * 3)
+                if len(data) != w * h * 3:
+                    raise VideoError(f"{path}: the decoded stream ends inside a frame")
+                count += 1
+                yield np.frombuffer(data, np.uint8).reshape(h, w, 3)
+            if proc.wait():
+                errors.seek(0)
+                err = ffmpeg.Error("ffmpeg", b"", errors.read())
+                raise VideoError(f"{path}: not a readable video ({_stderr(err, path)})")
+            if not count:
+                raise VideoError(f"{path}: decoded no frame")
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+
+
+def read_frames(path: str | os.PathLike, short_side: int = 0, strict: bool = True) -> np.ndarray:
+    """Every frame of ``path`` as one array (T, H, W, 3); see iter_frames, which needs memory
+    for one frame only (this for clips known to be small)."""
+    return np.stack(list(iter_frames(path, short_side, strict)))
 
 
 def write_video(frames: np.ndarray, path: str | os.PathLike, fps: float, crf: int = 0,
