@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from t2l.data.synth.world import SOURCE, TARGET, write_world
 from t2l.frames import archive
 from t2l.frames.extract import MANIFEST, QUARANTINE, ExtractConfig, run
 from t2l.frames.ffmpeg_io import read_frames
+from t2l.frames.fingerprint import fingerprint
 from t2l.fsio import JOB_MARKER
 
 CFG = ExtractConfig(workers=2)
@@ -183,3 +185,32 @@ def test_frames_stream_from_ffmpeg_into_the_archive_in_bounded_memory(tmp_path):
     before, peak = map(int, proc.stdout.split())
     assert archive.read_meta(tmp_path / "v.mp4.zip")["frames"] == 120
     assert peak - before < decoded / 4, f"extraction grew the process by {(peak - before) / 2**20:.0f} MiB"
+
+
+def test_a_video_replaced_with_its_old_mtime_is_extracted_again(tmp_path):
+    root, frames = tmp_path / "videos", tmp_path / "frames"
+    make_video(root / "a.mp4", frames=9)
+    replacement = make_video(tmp_path / "staging/a.mp4", frames=12, seed=1)  # older than the archive below
+    one_dataset(root, tmp_path / "splits", ["a.mp4"])
+    run(CFG, {"bad": str(root)}, tmp_path / "splits", frames)
+    target = frames / "bad/a.mp4.zip"
+    assert archive.read_meta(target)["frames"] == 9
+
+    subprocess.run(["cp", "-p", str(replacement), str(root / "a.mp4")], check=True)  # mtime kept, as rsync -t
+    assert (root / "a.mp4").stat().st_mtime_ns < target.stat().st_mtime_ns
+    run(CFG, {"bad": str(root)}, tmp_path / "splits", frames)
+    meta = archive.read_meta(target)
+    assert meta["frames"] == 12
+    assert {k: meta[k] for k in ("source_bytes", "source_sha256")} == fingerprint(replacement)
+
+
+def test_the_fingerprint_sees_content_not_names_or_times(tmp_path):
+    a, b = tmp_path / "a.bin", tmp_path / "b.bin"
+    data = bytearray(os.urandom(3 << 20))
+    a.write_bytes(data)
+    data[100] ^= 1  # same size, one bit changed in the first MiB
+    b.write_bytes(data)
+    os.utime(b, ns=(a.stat().st_atime_ns, a.stat().st_mtime_ns))
+    assert fingerprint(a) != fingerprint(b)
+    shutil.copy(a, tmp_path / "moved.bin")
+    assert fingerprint(tmp_path / "moved.bin") == fingerprint(a)

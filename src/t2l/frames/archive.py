@@ -16,6 +16,7 @@ from typing import Iterable, Sequence
 import numpy as np
 from PIL import Image
 
+from t2l.frames.fingerprint import fingerprint
 from t2l.fsio import zip_writer
 
 META = "meta.json"
@@ -83,8 +84,14 @@ def read_meta(path: str | Path) -> dict:
 
 
 def is_current(target: Path, video: Path) -> bool:
-    """Make's rule: an archive is up to date when it exists and is not older than its video
-    (a video re-written after extraction, e.g. by ``t2l synth`` with another seed, is redone)."""
-    if not target.exists():
+    """Whether ``target`` is the archive of ``video`` as the video is now: it records the video's
+    content fingerprint (size and a hash of its ends, see fingerprint()). Modification times are
+    not trusted (``cp -p``, ``rsync -t`` and ``tar x`` carry old ones over to new content). Without
+    the video (only the archives were fetched) an archive that exists is current."""
+    if not video.exists():
+        return target.exists()
+    try:
+        meta = read_meta(target)
+    except (OSError, zipfile.BadZipFile, KeyError, ValueError):  # missing or damaged: redo
         return False
-    return not video.exists() or target.stat().st_mtime_ns >= video.stat().st_mtime_ns
+    return all(meta.get(k) == v for k, v in fingerprint(video).items())

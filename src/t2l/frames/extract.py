@@ -1,9 +1,9 @@
 """The ``extract`` stage: decode each video once into a frame archive; quarantine bad videos.
 
 Frames stream from ffmpeg into the archive, so memory holds a frame or two, not the video.
-Resumable and kill-safe: archives are written to a temporary name and renamed, videos with an
-archive newer than themselves are skipped on a re-run, and leftovers of a killed run are removed
-before starting.
+Resumable and kill-safe: archives are written to a temporary name and renamed, a video whose
+archive records its current content fingerprint (not its modification time) is skipped on a
+re-run, and leftovers of a killed run are removed before starting.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from t2l.data.splits.schema import dataset_info, read_table
 from t2l.errors import UserError
 from t2l.frames import archive
 from t2l.frames.ffmpeg_io import VideoError, iter_frames
+from t2l.frames.fingerprint import fingerprint
 from t2l.fsio import resumable_dir, write_csv, write_json
 
 MANIFEST, QUARANTINE = "manifest.csv", "quarantine.json"
@@ -45,10 +46,16 @@ def _at_least(frames: Iterator[np.ndarray], n: int, video: Path) -> Iterator[np.
 
 
 def extract_one(video: Path, target: Path, cfg: ExtractConfig) -> dict:
-    """Stream the frames of ``video`` into its archive; raise VideoError, leaving no archive, if
-    the video cannot be used."""
+    """Stream the frames of ``video`` into its archive, with the video's content fingerprint in
+    the archive's meta; raise VideoError, leaving no archive, if the video cannot be used."""
+    try:
+        source = fingerprint(video)  # before decoding: a video replaced meanwhile is redone next run
+    except FileNotFoundError:
+        raise VideoError(f"{video}: no such file") from None
+    except OSError as e:
+        raise VideoError(f"{video}: cannot read the file ({e.strerror or e})") from None
     frames = _at_least(iter_frames(video, cfg.short_side, cfg.strict), cfg.min_frames, video)
-    return archive.write(frames, target, {"source": Path(video).name}, cfg.jpeg_quality)
+    return archive.write(frames, target, {"source": Path(video).name, **source}, cfg.jpeg_quality)
 
 
 def _work(args: tuple[str, Path, Path, ExtractConfig]) -> tuple[str, dict | None, str | None]:
