@@ -6,8 +6,10 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,6 +18,7 @@ import pytest
 from conftest import BIN, TINY_WORLD, make_video, moving_square, world_params, write_splits
 from t2l.data.splits.schema import classes_frame, split_frame, write_dataset
 from t2l.data.synth.world import SOURCE, TARGET, write_world
+from t2l.errors import UserError
 from t2l.frames import archive
 from t2l.frames.extract import MANIFEST, QUARANTINE, ExtractConfig, run
 from t2l.frames.ffmpeg_io import read_frames
@@ -165,6 +168,59 @@ def lavfi_video(path, size, frames):
     subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", f"testsrc2=size={size}:rate=25", "-frames:v",
                     str(frames), "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(path)], check=True)
     return path
+
+
+def parent_pid(pid):
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def kill_worker_decoding(video, timeout=30.0):
+    """A thread that SIGKILLs, as the OOM killer would, this test's worker process whose ffmpeg
+    child decodes ``video``; the dict it returns gets the worker's pid."""
+    killed, name = {}, str(video).encode()
+
+    def watch():
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not killed:
+            for proc in Path("/proc").iterdir():
+                try:
+                    cmd = (proc / "cmdline").read_bytes().split(b"\0") if proc.name.isdigit() else []
+                    if cmd and cmd[0].endswith(b"ffmpeg") and name in cmd:
+                        worker = parent_pid(proc.name)
+                        if parent_pid(worker) == os.getpid():  # only a worker of this test
+                            os.kill(worker, signal.SIGKILL)
+                            killed["pid"] = worker
+                            break
+                except (OSError, ValueError, IndexError):  # a process that ended while we looked
+                    pass
+            time.sleep(0.002)
+
+    threading.Thread(target=watch, daemon=True).start()
+    return killed
+
+
+@pytest.mark.timeout(60)  # the old multiprocessing.Pool waited forever for the killed worker's result
+def test_a_killed_worker_ends_the_run_naming_its_video_and_a_rerun_resumes(tmp_path):
+    root, splits, frames = tmp_path / "videos", tmp_path / "splits", tmp_path / "frames"
+    make_video(root / "a.mp4")
+    make_video(root / "b.mp4", seed=1)
+    slow = lavfi_video(root / "z_slow.mp4", "640x480", 120)  # sorted last: decoded after a and b
+    one_dataset(root, splits, ["a.mp4", "b.mp4", "z_slow.mp4"])
+    killed = kill_worker_decoding(slow)
+    with pytest.raises(UserError) as err:
+        run(CFG, {"bad": str(root)}, splits, frames)
+    assert killed, "no worker was killed"
+    message = str(err.value)
+    assert message.startswith(f"{slow}: the extraction worker was killed by SIGKILL (out of memory?)")
+    assert "\n" not in message and "re-run resumes" in message
+    assert not os.path.exists(f"/proc/{killed['pid']}")  # reaped, not left a zombie
+    kept = {n: (frames / "bad" / f"{n}.zip").stat().st_mtime_ns for n in ("a.mp4", "b.mp4")}
+    assert not (frames / "bad" / "z_slow.mp4.zip").exists() and not (frames / "bad" / MANIFEST).exists()
+
+    assert run(CFG, {"bad": str(root)}, splits, frames)["bad"]["resumed"]
+    assert {n: (frames / "bad" / f"{n}.zip").stat().st_mtime_ns for n in kept} == kept
+    assert list(pd.read_csv(frames / "bad" / MANIFEST)["path"]) == ["a.mp4", "b.mp4", "z_slow.mp4"]
+    assert not [p for p in frames.rglob("*") if ".partial" in p.name]
 
 
 PEAK_RSS = """

@@ -1,15 +1,14 @@
 """The ``extract`` stage: decode each video once into a frame archive; quarantine bad videos.
 
-Frames stream from ffmpeg into the archive, so memory holds a frame or two, not the video.
-Resumable and kill-safe: archives are written to a temporary name and renamed, a video whose
-archive records its current content fingerprint (not its modification time) is skipped on a
-re-run, and leftovers of a killed run are removed before starting.
+Resumable and kill-safe: frames stream from ffmpeg into an archive written under a temporary
+name and renamed; a video whose archive records its current content fingerprint is skipped on a
+re-run; leftovers of a killed run are removed before starting; a worker that dies (the OOM
+killer) ends the run with an error naming its video.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Iterator
 
@@ -19,7 +18,7 @@ from tqdm import tqdm
 
 from t2l.data.splits.schema import dataset_info, read_table
 from t2l.errors import UserError
-from t2l.frames import archive
+from t2l.frames import archive, pool
 from t2l.frames.ffmpeg_io import VideoError, iter_frames
 from t2l.frames.fingerprint import fingerprint
 from t2l.fsio import resumable_dir, write_csv, write_json
@@ -58,12 +57,17 @@ def extract_one(video: Path, target: Path, cfg: ExtractConfig) -> dict:
     return archive.write(frames, target, {"source": Path(video).name, **source}, cfg.jpeg_quality)
 
 
-def _work(args: tuple[str, Path, Path, ExtractConfig]) -> tuple[str, dict | None, str | None]:
+def _work(args: tuple[str, Path, Path, ExtractConfig]) -> tuple[str, str | None]:
+    """(path, None) once the video's archive is current; (path, error) for a video that cannot be used."""
     rel, root, out_dir, cfg = args
+    video, target = root / rel, archive.archive_path(out_dir, rel)
     try:
-        return rel, extract_one(root / rel, archive.archive_path(out_dir, rel), cfg), None
-    except VideoError as e:
-        return rel, None, str(e)
+        if not archive.is_current(target, video):
+            extract_one(video, target, cfg)
+        return rel, None
+    except (VideoError, OSError) as e:
+        target.unlink(missing_ok=True)  # frames of what the video was before are not its frames
+        return rel, str(e) if isinstance(e, VideoError) else f"{video}: cannot read the file ({e.strerror or e})"
 
 
 def split_paths(split_dir: Path) -> list[str]:
@@ -75,14 +79,22 @@ def split_paths(split_dir: Path) -> list[str]:
 
 
 def extract_videos(paths: list[str], root: Path, out_dir: Path, cfg: ExtractConfig, desc: str = "extract") -> list[dict]:
-    """Extract ``paths`` without an up-to-date archive; return quarantine entries for failures."""
-    todo = [p for p in paths if not archive.is_current(archive.archive_path(out_dir, p), root / p)]
+    """Bring the archive of every video in ``paths`` up to date; return quarantine entries
+    (``{"path", "error"}``) for videos that cannot be used.
+
+    Raises a UserError naming the video if a worker dies (archives finished before are kept).
+    """
+    root, out_dir = Path(root), Path(out_dir)
     quarantined = []
-    with get_context("fork").Pool(cfg.workers) as pool:
-        work = ((p, root, out_dir, cfg) for p in todo)
-        for rel, _, error in tqdm(pool.imap_unordered(_work, work, chunksize=4), total=len(todo), desc=desc):
+    work = ((rel, root, out_dir, cfg) for rel in paths)
+    try:
+        for rel, error in tqdm(pool.imap_unordered(_work, work, cfg.workers), total=len(paths), desc=desc):
             if error:
                 quarantined.append({"path": rel, "error": error})
+    except pool.WorkerDied as e:
+        video = f"{root / e.item[0]}: the extraction worker was" if e.item else "an extraction worker was"
+        raise UserError(f"{video} {pool.how(e.exitcode)} (out of memory?); archives finished before are kept "
+                        "and a re-run resumes from them") from None
     return quarantined
 
 
@@ -127,8 +139,10 @@ def prepare_dataset(cfg: ExtractConfig, name: str, root: str, splits_dir: Path, 
 
 
 def finish_dataset(paths: list[str], out_dir: Path, quarantined: list[dict]) -> pd.DataFrame:
-    """Write ``manifest.csv`` and ``quarantine.json`` once every shard of a dataset is done."""
-    manifest = write_manifest(paths, out_dir)
+    """Write ``manifest.csv`` (every path not quarantined that has an archive) and
+    ``quarantine.json`` once every shard of a dataset is done."""
+    bad = {q["path"] for q in quarantined}
+    manifest = write_manifest([p for p in paths if p not in bad], out_dir)
     write_json(out_dir / QUARANTINE, sorted(quarantined, key=lambda q: q["path"]))
     return manifest
 
