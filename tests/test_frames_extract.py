@@ -20,7 +20,7 @@ from t2l.data.splits.schema import classes_frame, split_frame, write_dataset
 from t2l.data.synth.world import SOURCE, TARGET, write_world
 from t2l.errors import UserError
 from t2l.frames import archive
-from t2l.frames.extract import MANIFEST, QUARANTINE, ExtractConfig, run
+from t2l.frames.extract import MANIFEST, QUARANTINE, ExtractConfig, extract_videos, run
 from t2l.frames.ffmpeg_io import read_frames
 from t2l.frames.fingerprint import fingerprint
 from t2l.fsio import JOB_MARKER
@@ -243,6 +243,33 @@ def test_frames_stream_from_ffmpeg_into_the_archive_in_bounded_memory(tmp_path):
     assert peak - before < decoded / 4, f"extraction grew the process by {(peak - before) / 2**20:.0f} MiB"
 
 
+@pytest.mark.parametrize("bad, why", [
+    ("../../outside.mp4", "climbs out of the dataset root"),
+    ("OUTSIDE", "is absolute"),
+    ("link.mp4", "resolves outside the dataset root"),
+    ("linked_dir/v.mp4", "resolves outside the dataset root"),
+])
+def test_a_row_outside_the_dataset_root_stops_extraction_naming_file_and_line(tmp_path, bad, why):
+    root, splits, out = tmp_path / "data/videos", tmp_path / "splits", tmp_path / "work/frames"
+    make_video(root / "good.mp4")
+    outside = make_video(tmp_path / "elsewhere/outside.mp4", seed=2)
+    make_video(tmp_path / "elsewhere/v.mp4", seed=3)
+    (root / "link.mp4").symlink_to(outside)
+    (root / "linked_dir").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    bad = str(outside) if bad == "OUTSIDE" else bad
+    one_dataset(root, splits, ["good.mp4", bad])
+    line = list(pd.read_csv(splits / "bad/test.csv")["path"]).index(bad) + 2
+    with pytest.raises(UserError) as err:  # the split file was never validated
+        run(CFG, {"bad": str(root)}, splits, out)
+    message = str(err.value)
+    assert message.startswith(f"{splits / 'bad/test.csv'}: line {line}: path {bad!r}") and why in message
+    assert "\n" not in message
+    assert not list(tmp_path.rglob("*.zip")) and not out.exists()  # nothing read, nothing written
+    with pytest.raises(UserError, match=why):  # a caller with bare paths (a shard) is refused too
+        extract_videos(["good.mp4", bad], root, out / "bad", CFG)
+    assert not list(tmp_path.rglob("*.zip"))
+
+
 def test_a_video_replaced_with_its_old_mtime_is_extracted_again(tmp_path):
     root, frames = tmp_path / "videos", tmp_path / "frames"
     make_video(root / "a.mp4", frames=9)
@@ -270,3 +297,11 @@ def test_the_fingerprint_sees_content_not_names_or_times(tmp_path):
     assert fingerprint(a) != fingerprint(b)
     shutil.copy(a, tmp_path / "moved.bin")
     assert fingerprint(tmp_path / "moved.bin") == fingerprint(a)
+
+
+def test_a_configured_dataset_without_splits_is_a_clear_error(tmp_path):
+    (tmp_path / "videos").mkdir()
+    (tmp_path / "splits").mkdir()
+    with pytest.raises(UserError, match=rf"^{tmp_path / 'splits/bad'}: no canonical splits of dataset 'bad'"):
+        run(CFG, {"bad": str(tmp_path / "videos")}, tmp_path / "splits", tmp_path / "frames")
+    assert not (tmp_path / "frames").exists()

@@ -3,7 +3,8 @@
 Resumable and kill-safe: frames stream from ffmpeg into an archive written under a temporary
 name and renamed; a video whose archive records its current content fingerprint is skipped on a
 re-run; leftovers of a killed run are removed before starting; a worker that dies (the OOM
-killer) ends the run with an error naming its video.
+killer) ends the run with an error naming its video. Split rows whose video lies outside the
+dataset root (symlinks followed) stop the run before anything is written.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from tqdm import tqdm
 
 from t2l.data.splits.schema import dataset_info, read_table
 from t2l.errors import UserError
-from t2l.frames import archive, pool
+from t2l.frames import archive, containment, pool
 from t2l.frames.ffmpeg_io import VideoError, iter_frames
 from t2l.frames.fingerprint import fingerprint
 from t2l.fsio import resumable_dir, write_csv, write_json
@@ -70,21 +71,32 @@ def _work(args: tuple[str, Path, Path, ExtractConfig]) -> tuple[str, str | None]
         return rel, str(e) if isinstance(e, VideoError) else f"{video}: cannot read the file ({e.strerror or e})"
 
 
+def split_rows(split_dir: Path) -> list[tuple[Path, int, str]]:
+    """``(split file, line, path)`` for every row with a path of every split file of a dataset."""
+    rows = []
+    for split in dataset_info(split_dir)["splits"].values():
+        file = Path(split_dir) / split["file"]
+        paths = read_table(file).get("path")
+        if paths is None:
+            raise UserError(f"{file}: no column path (the split files are checked by `t2l validate`)")
+        rows += [(file, i + 2, p) for i, p in paths.dropna().items()]  # line 1 is the header
+    return rows
+
+
 def split_paths(split_dir: Path) -> list[str]:
     """Every video path named by any split file of a dataset, de-duplicated, sorted."""
-    paths: set[str] = set()
-    for split in dataset_info(split_dir)["splits"].values():
-        paths.update(read_table(split_dir / split["file"])["path"].dropna())
-    return sorted(paths)
+    return sorted({rel for _, _, rel in split_rows(split_dir)})
 
 
 def extract_videos(paths: list[str], root: Path, out_dir: Path, cfg: ExtractConfig, desc: str = "extract") -> list[dict]:
     """Bring the archive of every video in ``paths`` up to date; return quarantine entries
     (``{"path", "error"}``) for videos that cannot be used.
 
-    Raises a UserError naming the video if a worker dies (archives finished before are kept).
+    Raises UnsafePath before any work if a path leaves ``root`` or its archive ``out_dir``, and
+    a UserError naming the video if a worker dies (archives finished before are kept).
     """
     root, out_dir = Path(root), Path(out_dir)
+    containment.check_paths(paths, root, out_dir)
     quarantined = []
     work = ((rel, root, out_dir, cfg) for rel in paths)
     try:
@@ -127,14 +139,17 @@ def prepare_dataset(cfg: ExtractConfig, name: str, root: str, splits_dir: Path, 
     """Ready ``out/name`` for (resumed) extraction: settings marker, stale archives pruned.
 
     Returns the directory, every video path the dataset's split files name, and what was done.
-    The marker records the root as an absolute path, so runs from any working directory agree.
+    Nothing is written if a split row's video lies outside ``root`` (UnsafePath naming the file
+    and line). The marker records the root as an absolute path, so runs from any working directory agree.
     """
     root, out_dir = Path(root), Path(out) / name
     if not root.is_dir():
         raise UserError(f"params.yaml: datasets.{name}: root {root} is not a directory")
+    rows = split_rows(Path(splits_dir) / name)
+    containment.check_rows(rows, root, out_dir)
+    paths = sorted({rel for _, _, rel in rows})
     settings = {k: v for k, v in asdict(cfg).items() if k != "workers"}
     resumed = resumable_dir(out_dir, {**settings, "root": str(root.resolve())})
-    paths = split_paths(Path(splits_dir) / name)
     return out_dir, paths, {"resumed": resumed, "stale_removed": prune(paths, out_dir)}
 
 
