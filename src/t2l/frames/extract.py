@@ -5,6 +5,10 @@ name and renamed; a video whose archive records its current content fingerprint 
 re-run; leftovers of a killed run are removed before starting; a worker that dies (the OOM
 killer) ends the run with an error naming its video. Split rows whose video lies outside the
 dataset root (symlinks followed) stop the run before anything is written.
+
+Nothing written depends on where the project or the dataset lives, nor on when or how fast it
+ran: the settings marker holds the settings only, quarantine reasons name videos by their split
+path, and archives are byte-for-byte the same for the same video and settings.
 """
 
 from __future__ import annotations
@@ -58,8 +62,19 @@ def extract_one(video: Path, target: Path, cfg: ExtractConfig) -> dict:
     return archive.write(frames, target, {"source": Path(video).name, **source}, cfg.jpeg_quality)
 
 
+def _reason(error: Exception, video: Path, rel: str) -> str:
+    """Why ``video`` was quarantined, naming it by its split path only (no root in outputs)."""
+    if isinstance(error, VideoError):
+        text = str(error).removeprefix(f"{video}: ")
+    elif isinstance(error, FileNotFoundError):
+        text = "no such file"
+    else:
+        text = f"cannot read the file ({getattr(error, 'strerror', None) or error})"
+    return text.replace(str(video), rel)
+
+
 def _work(args: tuple[str, Path, Path, ExtractConfig]) -> tuple[str, str | None]:
-    """(path, None) once the video's archive is current; (path, error) for a video that cannot be used."""
+    """(path, None) once the video's archive is current; (path, reason) for a video that cannot be used."""
     rel, root, out_dir, cfg = args
     video, target = root / rel, archive.archive_path(out_dir, rel)
     try:
@@ -68,7 +83,7 @@ def _work(args: tuple[str, Path, Path, ExtractConfig]) -> tuple[str, str | None]
         return rel, None
     except (VideoError, OSError) as e:
         target.unlink(missing_ok=True)  # frames of what the video was before are not its frames
-        return rel, str(e) if isinstance(e, VideoError) else f"{video}: cannot read the file ({e.strerror or e})"
+        return rel, _reason(e, video, rel)
 
 
 def split_rows(split_dir: Path) -> list[tuple[Path, int, str]]:
@@ -140,7 +155,8 @@ def prepare_dataset(cfg: ExtractConfig, name: str, root: str, splits_dir: Path, 
 
     Returns the directory, every video path the dataset's split files name, and what was done.
     Nothing is written if a split row's video lies outside ``root`` (UnsafePath naming the file
-    and line). The marker records the root as an absolute path, so runs from any working directory agree.
+    and line). The marker holds the settings only, no path: each archive records its video's
+    content fingerprint instead, so the same dataset extracted anywhere gives the same files.
     """
     root, out_dir = Path(root), Path(out) / name
     if not root.is_dir():
@@ -148,8 +164,7 @@ def prepare_dataset(cfg: ExtractConfig, name: str, root: str, splits_dir: Path, 
     rows = split_rows(Path(splits_dir) / name)
     containment.check_rows(rows, root, out_dir)
     paths = sorted({rel for _, _, rel in rows})
-    settings = {k: v for k, v in asdict(cfg).items() if k != "workers"}
-    resumed = resumable_dir(out_dir, {**settings, "root": str(root.resolve())})
+    resumed = resumable_dir(out_dir, {k: v for k, v in asdict(cfg).items() if k != "workers"})
     return out_dir, paths, {"resumed": resumed, "stale_removed": prune(paths, out_dir)}
 
 
@@ -171,5 +186,5 @@ def run(cfg: ExtractConfig, datasets: dict[str, str], splits_dir: Path, out: Pat
         manifest = finish_dataset(paths, out_dir, quarantined)
         summary[name] = {"videos": len(paths), "extracted": len(manifest), "quarantined": len(quarantined), **done}
         for q in quarantined:
-            print(f"quarantined: {q['error']}")
+            print(f"quarantined: {Path(root) / q['path']}: {q['error']}")
     return summary
