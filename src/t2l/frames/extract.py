@@ -13,6 +13,7 @@ path, and archives are byte-for-byte the same for the same video and settings.
 
 from __future__ import annotations
 
+import signal
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterator
@@ -119,9 +120,10 @@ def extract_videos(paths: list[str], root: Path, out_dir: Path, cfg: ExtractConf
             if error:
                 quarantined.append({"path": rel, "error": error})
     except pool.WorkerDied as e:
-        video = f"{root / e.item[0]}: the extraction worker was" if e.item else "an extraction worker was"
-        raise UserError(f"{video} {pool.how(e.exitcode)} (out of memory?); archives finished before are kept "
-                        "and a re-run resumes from them") from None
+        who = f"{root / e.item[0]}: the extraction worker" if e.item else "an extraction worker, between two videos,"
+        oom = " (out of memory?)" if e.exitcode == -signal.SIGKILL else ""  # what the OOM killer sends
+        raise UserError(f"{who} {pool.how(e.exitcode)}{oom}; archives finished before are kept and a re-run "
+                        "resumes from them") from None
     return quarantined
 
 

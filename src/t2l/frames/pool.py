@@ -25,12 +25,12 @@ class WorkerDied(Exception):
 
 
 def how(exitcode: int | None) -> str:
-    """How a process ended: 'killed by SIGKILL', 'exited with code 1'."""
+    """How a process ended: 'was killed by SIGKILL', 'exited with code 1'."""
     if exitcode is not None and exitcode < 0:
         try:
-            return f"killed by {signal.Signals(-exitcode).name}"
+            return f"was killed by {signal.Signals(-exitcode).name}"
         except ValueError:
-            return f"killed by signal {-exitcode}"
+            return f"was killed by signal {-exitcode}"
     return f"exited with code {exitcode}"
 
 
