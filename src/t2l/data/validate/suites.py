@@ -9,7 +9,7 @@ import great_expectations as gx
 
 from t2l.data.splits.path_class import class_keys, squash
 from t2l.data.splits.schema import CLASS_COLUMNS, SPLIT_COLUMNS, normalise_class_name
-from t2l.fsio import resolves_inside
+from t2l.fsio import RealPaths
 
 E = gx.expectations
 ABSOLUTE = r"^(?:/|\\|[A-Za-z]:)"
@@ -55,7 +55,8 @@ def prepare_split(frame: pd.DataFrame, classes: pd.DataFrame, root: str,
         out["inside_root"] = [bool(p) and "\0" not in p and j.startswith(base + os.sep) and not os.path.isabs(p)
                               for p, j in zip(paths, joined)]
         # symlinks followed: a link inside the root may point out of it (the path as the OS resolves it)
-        out["real_inside_root"] = [ok and resolves_inside(base, os.path.join(base, p))
+        real = RealPaths()
+        out["real_inside_root"] = [ok and real.inside(base, os.path.join(base, p))
                                    for ok, p in zip(out["inside_root"], paths)]
         out["file_exists"] = [ok and os.path.isfile(j) for ok, j in zip(out["real_inside_root"], joined)]
     return out
