@@ -114,11 +114,14 @@ def extract_videos(paths: list[str], root: Path, out_dir: Path, cfg: ExtractConf
     root, out_dir = Path(root), Path(out_dir)
     containment.check_paths(paths, root, out_dir)
     quarantined = []
+    if not paths:
+        return quarantined
     work = ((rel, root, out_dir, cfg) for rel in paths)
     try:
-        for rel, error in tqdm(pool.imap_unordered(_work, work, cfg.workers), total=len(paths), desc=desc):
-            if error:
-                quarantined.append({"path": rel, "error": error})
+        with pool.Workers(_work, min(cfg.workers, len(paths))) as workers:
+            for rel, error in tqdm(workers.imap_unordered(work), total=len(paths), desc=desc):
+                if error:
+                    quarantined.append({"path": rel, "error": error})
     except pool.WorkerDied as e:
         who = f"{root / e.item[0]}: the extraction worker" if e.item else "an extraction worker, between two videos,"
         oom = " (out of memory?)" if e.exitcode == -signal.SIGKILL else ""  # what the OOM killer sends

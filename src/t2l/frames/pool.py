@@ -56,51 +56,63 @@ class _Worker:
         self.process = ctx.Process(target=_serve, args=(fn, child), daemon=True)
         self.process.start()
         child.close()  # the parent keeps no copy of the worker's end: its death reads as EOF here
-        self.item: Any = None
+        self.item: Any = None  # what it works on; None while idle
 
     def give(self, item: Any) -> None:
-        self.item = item
         try:
             self.conn.send(item)
         except OSError:  # it died after its last reply
             self.process.join()
             raise WorkerDied(None, self.process.exitcode) from None
+        self.item = item
 
     def reply(self) -> tuple[bool, Any]:
         """The worker's reply to its item; WorkerDied naming the item if it ended without one."""
         try:
             if self.conn.poll():
-                return self.conn.recv()
+                reply, self.item = self.conn.recv(), None
+                return reply
         except EOFError:
             pass
         self.process.join()
         raise WorkerDied(self.item, self.process.exitcode)
 
-    def stop(self) -> None:
-        try:
-            self.conn.send(None)
-        except OSError:
-            pass
+    def end(self) -> None:
+        """Stop it: an idle worker is told to, a busy one is terminated."""
+        if self.item is None and self.process.is_alive():
+            try:
+                self.conn.send(None)
+            except OSError:
+                pass
+        else:
+            self.process.terminate()
         self.process.join()
         self.conn.close()
 
 
-def imap_unordered(fn: Callable, items: Iterable, workers: int) -> Iterator:
-    """``fn(item)`` for every item (never None) in up to ``workers`` forked processes; results
-    in the order they finish.
+class Workers:
+    """``n`` forked worker processes running ``fn``, started at once (so before the caller starts
+    threads, a progress bar's); a context manager that ends them all on leaving.
 
-    An exception raised by ``fn`` is raised here; a worker that dies raises WorkerDied naming
-    the item it held. Either way the other workers are ended first (what they finished is kept,
-    what they were writing atomically is left as temporary files at most).
+    ``imap_unordered(items)`` yields ``fn(item)`` for every item (never None) in the order they
+    finish. An exception raised by ``fn`` is raised there, and a worker that dies raises
+    WorkerDied naming the item it held; leaving the block then ends the other workers at once
+    (what they finished is kept; what they were writing atomically is left as temporary files
+    at most).
     """
-    ctx, todo, running = get_context("fork"), iter(items), []
-    try:
-        for _ in range(max(1, workers)):
+
+    def __init__(self, fn: Callable, n: int):
+        ctx = get_context("fork")
+        self._workers = [_Worker(ctx, fn) for _ in range(max(1, n))]
+
+    def imap_unordered(self, items: Iterable) -> Iterator:
+        todo, running = iter(items), []
+        for w in self._workers:
             item = next(todo, _END)
             if item is _END:
                 break
-            running.append(_Worker(ctx, fn))
-            running[-1].give(item)
+            w.give(item)
+            running.append(w)
         while running:
             ready = set(wait([w.conn for w in running] + [w.process.sentinel for w in running]))
             for w in [w for w in running if w.conn in ready or w.process.sentinel in ready]:
@@ -110,13 +122,13 @@ def imap_unordered(fn: Callable, items: Iterable, workers: int) -> Iterator:
                 item = next(todo, _END)
                 if item is _END:
                     running.remove(w)
-                    w.stop()
                 else:
                     w.give(item)
                 yield result
-    finally:
-        for w in running:
-            w.process.terminate()
-        for w in running:
-            w.process.join()
-            w.conn.close()
+
+    def __enter__(self) -> "Workers":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for w in self._workers:
+            w.end()
