@@ -14,7 +14,7 @@ import pytest
 from t2l.data.splits import adapters
 from t2l.data.synth.world import SOURCE, TARGET, SynthConfig
 from t2l.data.synth.world import run as write_world
-from t2l.frames.ffmpeg_io import write_video
+from t2l.video.ffmpeg_io import write_video
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

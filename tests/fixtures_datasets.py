@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 from conftest import moving_square, run_t2l
 
-from t2l.frames.ffmpeg_io import write_video
+from t2l.video.ffmpeg_io import write_video
 
 CODECS = {".avi": "mpeg4", ".mp4": "libx264", ".webm": "libvpx-vp9"}
 

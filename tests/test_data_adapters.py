@@ -157,3 +157,23 @@ def test_swapped_hmdb_labels_are_reported_row_by_row(tmp_path):
         assert [row["line"] for row in failure["rows"]] == expected
     report = format_report(records)
     assert "swapped labels" in report and f"{out / 'train1.csv'}  [split suite]" in report
+
+
+@pytest.mark.parametrize("dataset, file", [
+    ("ucf101_vifi", "../vifi/labels.csv"),
+    ("k400", "annotations/train.csv"),
+    ("ssv2", "labels/labels.json"),
+    ("ucf101", "../ucfTrainTestlist/classInd.txt"),
+])
+def test_a_byte_order_mark_is_not_part_of_the_first_field(real_datasets, tmp_path, dataset, file):
+    tree = real_datasets["trees"][dataset]
+    base = tmp_path / "raw"
+    shutil.copytree(tree["root"].parent, base, symlinks=True)
+    root = base / tree["root"].name
+    path = (root / file).resolve()
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())  # UTF-8 as Excel and Notepad save it
+    out = adapters.build(ADAPTER[dataset], dataset, root, tmp_path / "splits", tree["options"])
+    written = sorted(p.name for p in out.glob("*.csv"))
+    assert written == sorted(p.name for p in (real_datasets["splits"] / dataset).glob("*.csv"))
+    for name in written:  # the same splits as without the mark
+        assert (out / name).read_bytes() == (real_datasets["splits"] / dataset / name).read_bytes(), name

@@ -1,6 +1,7 @@
 """Canonical splits of the world and the Great Expectations checks that guard them."""
 
 import json
+import shutil
 
 import pandas as pd
 import pytest
@@ -10,6 +11,7 @@ from t2l.data.protocols import stage as protocols
 from t2l.data.splits.schema import SPLIT_COLUMNS, read_table
 from t2l.data.synth.world import SOURCE, TARGET
 from t2l.data.validate.stage import ValidationFailed, run
+from t2l.errors import UserError
 
 ZERO_SHOT = {"zero_shot": {"source": {"dataset": SOURCE}, "targets": [{"dataset": TARGET}]}}
 
@@ -67,6 +69,7 @@ def corrupt(out, dataset, split, edit):
      "expect_column_values_to_not_be_null(column=label)", "every row needs a label", 4),
     (lambda f: f.drop(columns=["class_name"]),
      "expect_table_columns_to_match_set(column_set=", "split files have columns", None),
+    (lambda f: f.iloc[0:0], "expect_table_row_count_to_be_between() failed", "lists at least one video", None),
 ])
 def test_bad_rows_fail_with_file_expectation_and_line(splits, tmp_path, edit, expectation, why, line):
     out, roots = splits
@@ -116,3 +119,63 @@ def test_cli_stops_with_a_readable_report(world, tmp_path):
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
     assert f"{out / SOURCE / 'val.csv'}" in proc.stderr and "line 2: path='../../etc/passwd'" in proc.stderr
+
+
+def test_an_empty_class_map_is_refused(splits, tmp_path):
+    out, roots = splits
+    path = out / SOURCE / "classes.csv"
+    path.write_text("label,class_name\n")
+    with pytest.raises(ValidationFailed, match=rf"{path}  \[class_map suite\]\n.*names at least one class"):
+        run(out, roots, tmp_path / "report.json")
+
+
+@pytest.mark.parametrize("link", ["file", "directory"])
+def test_a_symlink_out_of_the_dataset_root_is_refused(world_copy, tmp_path, link):
+    out = tmp_path / "splits"
+    roots = write_splits(world_copy, out)
+    rel = read_table(out / SOURCE / "train.csv")["path"][0]  # line 2
+    video, outside = world_copy / SOURCE / rel, tmp_path / "outside"
+    if link == "file":  # the video moved out of the root, a link left in its place
+        outside.mkdir()
+        shutil.move(video, outside / video.name)
+        video.symlink_to(outside / video.name)
+    else:  # the video's folder
+        shutil.move(video.parent, outside)
+        video.parent.symlink_to(outside, target_is_directory=True)
+    with pytest.raises(ValidationFailed) as err:
+        run(out, roots, tmp_path / "report.json")
+    message = str(err.value)
+    assert f"{out / SOURCE / 'train.csv'}  [split suite]" in message
+    assert "expect_column_values_to_be_in_set(column=real_inside_root) failed" in message
+    assert "symlinks followed" in message and f"line 2: path={rel!r}" in message
+
+
+def test_a_symlink_inside_the_dataset_root_is_accepted(world_copy, tmp_path):
+    out = tmp_path / "splits"
+    roots = write_splits(world_copy, out)
+    rel = read_table(out / SOURCE / "train.csv")["path"][0]
+    video = world_copy / SOURCE / rel
+    shutil.move(video, world_copy / SOURCE / "moved.mp4")
+    video.symlink_to(world_copy / SOURCE / "moved.mp4")
+    assert run(out, roots, tmp_path / "report.json")["success"]
+
+
+def test_a_video_in_two_splits_of_a_dataset_is_refused(splits, tmp_path):
+    out, roots = splits
+    train = read_table(out / SOURCE / "train.csv")
+    val_path = out / SOURCE / "val.csv"
+    val = read_table(val_path)
+    pd.concat([val, train.iloc[[3]].assign(split="val")], ignore_index=True).to_csv(val_path, index=False)
+    with pytest.raises(ValidationFailed) as err:
+        run(out, roots, tmp_path / "report.json")
+    message = str(err.value)
+    assert message.startswith("validation failed: 1 of ")
+    assert f"{val_path}  [split_overlap suite]" in message and "a video is in at most one of the splits" in message
+    assert f"line {len(val) + 2}: path={train['path'][3]!r}" in message and "also_in='train.csv'" in message
+
+
+def test_a_configured_dataset_without_splits_is_a_clear_error(splits, tmp_path):
+    out, roots = splits
+    with pytest.raises(UserError, match=rf"^{out / 'ghost'}: no canonical splits of dataset 'ghost' "
+                                        r"\(no dataset.json\); `t2l splits` writes them"):
+        run(out, {**roots, "ghost": str(tmp_path)}, tmp_path / "report.json")

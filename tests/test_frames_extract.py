@@ -2,10 +2,14 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
+import sys
+import threading
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,10 +19,12 @@ from conftest import BIN, TINY_WORLD, make_video, moving_square, world_params, w
 from t2l.data.splits.schema import classes_frame, split_frame, write_dataset
 from t2l.data.synth.world import SOURCE, TARGET
 from t2l.data.synth.world import run as write_world
+from t2l.errors import UserError
 from t2l.frames import archive
-from t2l.frames.extract import MANIFEST, QUARANTINE, ExtractConfig, run
-from t2l.frames.ffmpeg_io import read_frames
+from t2l.frames.extract import MANIFEST, QUARANTINE, ExtractConfig, extract_videos, run
+from t2l.frames.fingerprint import fingerprint
 from t2l.fsio import JOB_MARKER
+from t2l.video.ffmpeg_io import read_frames
 
 CFG = ExtractConfig(workers=2)
 
@@ -48,8 +54,8 @@ def test_bad_videos_are_quarantined_and_good_ones_extracted(tmp_path):
     assert summary == {"videos": 6, "extracted": 1, "quarantined": 5, "resumed": False, "stale_removed": 0}
     quarantine = {q["path"]: q["error"] for q in json.loads((tmp_path / "frames" / "bad" / QUARANTINE).read_text())}
     assert set(quarantine) == set(files) - {"good.mp4"}
-    for name, error in quarantine.items():
-        assert error.startswith(str(root / name) + ":")
+    for error in quarantine.values():  # named by the row's path: no absolute path in an output
+        assert str(tmp_path) not in error
     assert "empty file" in quarantine["empty.mp4"]
     assert "not a readable video" in quarantine["text.mp4"] and "moov atom not found" in quarantine["truncated.mp4"]
     assert "not a readable video" in quarantine["truncated_faststart.mp4"]
@@ -92,7 +98,7 @@ def test_a_video_rewritten_after_extraction_is_extracted_again(tmp_path):
 
 def test_short_side_resize_keeps_aspect(tmp_path):
     root = tmp_path / "videos"
-    from t2l.frames.ffmpeg_io import write_video
+    from t2l.video.ffmpeg_io import write_video
 
     write_video(np.repeat(moving_square(6, 64), 1, 0)[:, :48, :], root / "wide.mp4", fps=8)  # 64 wide, 48 high
     frames = read_frames(root / "wide.mp4", short_side=24)
@@ -155,3 +161,178 @@ def test_sigkill_mid_run_then_resume_matches_a_clean_run(tmp_path):
         assert json.loads((killed / ds / JOB_MARKER).read_text()) == json.loads((clean / ds / JOB_MARKER).read_text())
         for rel in a["archive"]:  # byte for byte: DVC hashes of equal frames never differ between runs
             assert (killed / ds / rel).read_bytes() == (clean / ds / rel).read_bytes()
+
+
+def lavfi_video(path, size, frames):
+    """A real H.264 file of ffmpeg's test pattern (quick to make at any size)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", f"testsrc2=size={size}:rate=25", "-frames:v",
+                    str(frames), "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(path)], check=True)
+    return path
+
+
+def parent_pid(pid):
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def kill_worker_decoding(video, sig=signal.SIGKILL, timeout=30.0):
+    """A thread that sends ``sig`` (SIGKILL: what the OOM killer sends) to this test's worker
+    process whose ffmpeg child decodes ``video``; the dict it returns gets the worker's pid."""
+    killed, name = {}, str(video).encode()
+
+    def watch():
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not killed:
+            for proc in Path("/proc").iterdir():
+                try:
+                    cmd = (proc / "cmdline").read_bytes().split(b"\0") if proc.name.isdigit() else []
+                    if cmd and cmd[0].endswith(b"ffmpeg") and name in cmd:
+                        worker = parent_pid(proc.name)
+                        if parent_pid(worker) == os.getpid():  # only a worker of this test
+                            os.kill(worker, sig)
+                            killed["pid"] = worker
+                            break
+                except (OSError, ValueError, IndexError):  # a process that ended while we looked
+                    pass
+            time.sleep(0.002)
+
+    threading.Thread(target=watch, daemon=True).start()
+    return killed
+
+
+@pytest.mark.timeout(60)  # the old multiprocessing.Pool waited forever for the killed worker's result
+@pytest.mark.parametrize("sig, how, workers", [(signal.SIGKILL, "was killed by SIGKILL (out of memory?); ", 1),
+                                               (signal.SIGTERM, "was killed by SIGTERM; ", 1),
+                                               (signal.SIGKILL, "was killed by SIGKILL (out of memory?); ", 2)])
+def test_a_killed_worker_ends_the_run_naming_its_video_and_a_rerun_resumes(tmp_path, sig, how, workers):
+    root, splits, frames = tmp_path / "videos", tmp_path / "splits", tmp_path / "frames"
+    make_video(root / "a.mp4")
+    make_video(root / "b.mp4", seed=1)
+    slow = lavfi_video(root / "z_slow.mp4", "640x480", 120)  # sorted last: decoded after a and b
+    one_dataset(root, splits, ["a.mp4", "b.mp4", "z_slow.mp4"])
+    killed, cfg = kill_worker_decoding(slow, sig), replace(CFG, workers=workers)
+    with pytest.raises(UserError) as err:
+        run(cfg, {"bad": str(root)}, splits, frames)
+    assert killed, "no worker was killed"
+    message = str(err.value)
+    assert message.startswith(f"{slow}: the extraction worker {how}")
+    assert "\n" not in message and "re-run resumes" in message
+    assert not os.path.exists(f"/proc/{killed['pid']}")  # reaped, not left a zombie
+    kept = {n: z.stat().st_mtime_ns for n in ("a.mp4", "b.mp4") if (z := frames / "bad" / f"{n}.zip").exists()}
+    assert len(kept) == 2 or workers > 1  # with two, the other worker may have been ended mid-video
+    assert not (frames / "bad" / "z_slow.mp4.zip").exists() and not (frames / "bad" / MANIFEST).exists()
+
+    assert run(cfg, {"bad": str(root)}, splits, frames)["bad"]["resumed"]
+    assert {n: (frames / "bad" / f"{n}.zip").stat().st_mtime_ns for n in kept} == kept
+    assert list(pd.read_csv(frames / "bad" / MANIFEST)["path"]) == ["a.mp4", "b.mp4", "z_slow.mp4"]
+    assert not [p for p in frames.rglob("*") if ".partial" in p.name]
+
+
+PEAK_RSS = """
+import resource, sys
+from pathlib import Path
+from t2l.frames.extract import ExtractConfig, extract_one
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+extract_one(Path(sys.argv[1]), Path(sys.argv[2]), ExtractConfig(jpeg_quality=80))
+print(before * 1024, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+"""
+
+
+def test_frames_stream_from_ffmpeg_into_the_archive_in_bounded_memory(tmp_path):
+    video = lavfi_video(tmp_path / "v.mp4", "640x480", 120)
+    decoded = 120 * 640 * 480 * 3  # 110 MB of RGB frames; decoding it whole took twice that
+    proc = subprocess.run([sys.executable, "-c", PEAK_RSS, str(video), str(tmp_path / "v.mp4.zip")],
+                          check=True, capture_output=True, text=True)
+    before, peak = map(int, proc.stdout.split())
+    assert archive.read_meta(tmp_path / "v.mp4.zip")["frames"] == 120
+    assert peak - before < decoded / 4, f"extraction grew the process by {(peak - before) / 2**20:.0f} MiB"
+
+
+@pytest.mark.parametrize("bad, why", [
+    ("../../outside.mp4", "climbs out of the dataset root"),
+    ("OUTSIDE", "is absolute"),
+    ("link.mp4", "resolves outside the dataset root"),
+    ("linked_dir/v.mp4", "resolves outside the dataset root"),
+])
+def test_a_row_outside_the_dataset_root_stops_extraction_naming_file_and_line(tmp_path, bad, why):
+    root, splits, out = tmp_path / "data/videos", tmp_path / "splits", tmp_path / "work/frames"
+    make_video(root / "good.mp4")
+    outside = make_video(tmp_path / "elsewhere/outside.mp4", seed=2)
+    make_video(tmp_path / "elsewhere/v.mp4", seed=3)
+    (root / "link.mp4").symlink_to(outside)
+    (root / "linked_dir").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    bad = str(outside) if bad == "OUTSIDE" else bad
+    one_dataset(root, splits, ["good.mp4", bad])
+    line = list(pd.read_csv(splits / "bad/test.csv")["path"]).index(bad) + 2
+    with pytest.raises(UserError) as err:  # the split file was never validated
+        run(CFG, {"bad": str(root)}, splits, out)
+    message = str(err.value)
+    assert message.startswith(f"{splits / 'bad/test.csv'}: line {line}: path {bad!r}") and why in message
+    assert "\n" not in message
+    assert not list(tmp_path.rglob("*.zip")) and not out.exists()  # nothing read, nothing written
+    with pytest.raises(UserError, match=why):  # a caller with bare paths (a shard) is refused too
+        extract_videos(["good.mp4", bad], root, out / "bad", CFG)
+    assert not list(tmp_path.rglob("*.zip"))
+
+
+def test_a_video_replaced_with_its_old_mtime_is_extracted_again(tmp_path):
+    root, frames = tmp_path / "videos", tmp_path / "frames"
+    make_video(root / "a.mp4", frames=9)
+    replacement = make_video(tmp_path / "staging/a.mp4", frames=12, seed=1)  # older than the archive below
+    one_dataset(root, tmp_path / "splits", ["a.mp4"])
+    run(CFG, {"bad": str(root)}, tmp_path / "splits", frames)
+    target = frames / "bad/a.mp4.zip"
+    assert archive.read_meta(target)["frames"] == 9
+
+    subprocess.run(["cp", "-p", str(replacement), str(root / "a.mp4")], check=True)  # mtime kept, as rsync -t
+    assert (root / "a.mp4").stat().st_mtime_ns < target.stat().st_mtime_ns
+    run(CFG, {"bad": str(root)}, tmp_path / "splits", frames)
+    meta = archive.read_meta(target)
+    assert meta["frames"] == 12
+    assert {k: meta[k] for k in ("source_bytes", "source_sha256")} == fingerprint(replacement)
+
+
+def test_the_fingerprint_sees_content_not_names_or_times(tmp_path):
+    a, b = tmp_path / "a.bin", tmp_path / "b.bin"
+    data = bytearray(os.urandom(3 << 20))
+    a.write_bytes(data)
+    data[100] ^= 1  # same size, one bit changed in the first MiB
+    b.write_bytes(data)
+    os.utime(b, ns=(a.stat().st_atime_ns, a.stat().st_mtime_ns))
+    assert fingerprint(a) != fingerprint(b)
+    shutil.copy(a, tmp_path / "moved.bin")
+    assert fingerprint(tmp_path / "moved.bin") == fingerprint(a)
+
+
+def test_outputs_do_not_depend_on_where_the_project_lives(tmp_path, monkeypatch):
+    """The same dataset extracted in two clones at different paths (one run with the relative
+    roots of params.yaml, one with absolute ones, as the Prefect flow) gives the same bytes in
+    every output file, marker, manifest and quarantine report included."""
+    first = tmp_path / "a/project"
+    make_video(first / "videos/x/good.mp4", frames=6)
+    make_video(first / "videos/y/other.mp4", frames=5, seed=1)
+    (first / "videos/x/text.mp4").write_text("not a video\n")
+    data = (first / "videos/x/good.mp4").read_bytes()
+    (first / "videos/y/truncated.mp4").write_bytes(data[: len(data) // 2])
+    one_dataset(Path("videos"), first / "splits", ["x/good.mp4", "x/text.mp4", "y/other.mp4", "y/truncated.mp4"])
+    second = Path(shutil.copytree(first, tmp_path / "b/deeper/clone/project"))
+
+    monkeypatch.chdir(first)
+    assert run(CFG, {"bad": "videos"}, Path("splits"), Path("frames"))["bad"]["quarantined"] == 2
+    monkeypatch.chdir(tmp_path)
+    run(CFG, {"bad": str(second / "videos")}, second / "splits", second / "frames")
+
+    files = lambda d: sorted(str(p.relative_to(d)) for p in d.rglob("*") if p.is_file())  # noqa: E731
+    assert files(first / "frames") == files(second / "frames")
+    assert {JOB_MARKER, MANIFEST, QUARANTINE} <= {Path(f).name for f in files(first / "frames")}
+    for rel in files(first / "frames"):
+        assert (first / "frames" / rel).read_bytes() == (second / "frames" / rel).read_bytes(), rel
+        assert str(tmp_path).encode() not in (first / "frames" / rel).read_bytes()
+
+
+def test_a_configured_dataset_without_splits_is_a_clear_error(tmp_path):
+    (tmp_path / "videos").mkdir()
+    (tmp_path / "splits").mkdir()
+    with pytest.raises(UserError, match=rf"^{tmp_path / 'splits/bad'}: no canonical splits of dataset 'bad'"):
+        run(CFG, {"bad": str(tmp_path / "videos")}, tmp_path / "splits", tmp_path / "frames")
+    assert not (tmp_path / "frames").exists()

@@ -9,9 +9,9 @@ from conftest import make_video
 from t2l.frames import archive
 from t2l.frames.dataset import FrameSource, VideoClipDataset
 from t2l.frames.decoders import DECODERS, make_decoder
-from t2l.frames.ffmpeg_io import read_frames
 from t2l.frames.sampling import segment_indices
 from t2l.frames.transforms import CLIP_MEAN, CLIP_STD, EvalTransform
+from t2l.video.ffmpeg_io import read_frames
 
 
 def test_eval_sampling_takes_segment_centres():

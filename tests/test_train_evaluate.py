@@ -45,9 +45,9 @@ def test_training_writes_weights_curve_and_selects_on_source_val(trained):
 
 
 def test_model_selection_never_reads_target_splits(trained, monkeypatch):
+    from t2l.frames.clip_spec import ClipSpec
     from t2l.model.config import variant
     from t2l.model.factory import build_model, tokenizer_for
-    from t2l.frames.clip_spec import ClipSpec
     from t2l.train.loop import TrainConfig, Trainer
 
     read = []

@@ -21,6 +21,36 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
+def resolves_inside(base: str | os.PathLike, path: str | os.PathLike) -> bool:
+    """Whether ``path``, every symlink followed, lies under ``base`` (also resolved)."""
+    real_base = os.path.realpath(base)
+    return os.path.realpath(path).startswith(real_base.rstrip(os.sep) + os.sep)
+
+
+class RealPaths:
+    """``os.path.realpath`` and resolves_inside for many files in few directories (a dataset's
+    videos): each directory is resolved once, each file costs one lstat. For one pass over a
+    tree that does not change meanwhile."""
+
+    def __init__(self):
+        self._dirs: dict[str, str] = {}
+        self._bases: dict[str, str] = {}
+
+    def __call__(self, path: str | os.PathLike) -> str:
+        head, tail = os.path.split(os.fspath(path))
+        if head not in self._dirs:
+            self._dirs[head] = os.path.realpath(head)
+        full = os.path.join(self._dirs[head], tail)
+        return os.path.realpath(full) if tail in ("", ".", "..") or os.path.islink(full) else full
+
+    def inside(self, base: str | os.PathLike, path: str | os.PathLike) -> bool:
+        """resolves_inside(base, path)."""
+        key = os.fspath(base)
+        if key not in self._bases:
+            self._bases[key] = os.path.realpath(key).rstrip(os.sep) + os.sep
+        return self(path).startswith(self._bases[key])
+
+
 def remove_partials(root: str | os.PathLike) -> int:
     """Delete temporary files that killed writers left under ``root``; return how many."""
     found = [p for p in Path(root).rglob(f".*{TMP_MARK}*") if p.is_file()]

@@ -2,8 +2,9 @@
 
 ``profiles/<name>.yaml`` is a params file, or an overlay on another profile (``extends: <name>``)
 that lists only what differs: mappings merge key by key, anything else (lists, values, and an
-empty mapping ``{}``, which empties a section) replaces, and ``null`` removes a key. ``t2l profile <name>`` writes the merged result, comments kept, to
-params.yaml, which DVC reads as usual. params.yaml as shipped is the ``embedded`` profile.
+empty mapping ``{}``, which empties a section) replaces, and ``null`` removes a key.
+``t2l profile <name>`` writes the merged result, comments kept, to params.yaml, which DVC reads as
+usual. params.yaml as shipped is the ``embedded`` profile.
 """
 
 from __future__ import annotations

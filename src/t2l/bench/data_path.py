@@ -16,9 +16,9 @@ from t2l.frames import archive
 from t2l.frames.dataset import FrameSource, VideoClipDataset
 from t2l.frames.decoders import make_decoder
 from t2l.frames.extract import ExtractConfig, extract_videos
-from t2l.frames.ffmpeg_io import write_video
 from t2l.frames.sampling import segment_indices
 from t2l.frames.transforms import TrainTransform
+from t2l.video.ffmpeg_io import write_video
 
 
 @dataclass(frozen=True)

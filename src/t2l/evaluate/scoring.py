@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from torch import nn
+from tqdm import tqdm
 
 from t2l.distributed import Dist, gather_objects
 from t2l.frames.dataset import FrameSource, VideoClipDataset
@@ -64,7 +65,9 @@ def score(model: nn.Module, rows, source: FrameSource, prompts: ClassPrompts, se
             loader = torch.utils.data.DataLoader(ds, batch_size=settings.batch_size, sampler=_Shard(len(ds), d),
                                                  num_workers=settings.workers)
             part = {}
-            for video, _, index in loader:
+            views = f" view {clip_view * settings.crops + crop_view + 1}/{settings.clips * settings.crops}" \
+                if settings.clips * settings.crops > 1 else ""
+            for video, _, index in tqdm(loader, desc=f"score {len(ds)} clips{views}", disable=not d.main, leave=False):
                 video = video.to(d.device, non_blocking=True)
                 with torch.autocast(d.device.type, enabled=d.device.type == "cuda"):
                     features = model.encode_video(video)

@@ -11,11 +11,12 @@ import json
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 from PIL import Image
 
+from t2l.frames.fingerprint import fingerprint
 from t2l.fsio import zip_writer
 
 META = "meta.json"
@@ -30,14 +31,20 @@ def archive_path(out_dir: str | Path, video_path: str) -> Path:
     return Path(out_dir) / f"{video_path}.zip"
 
 
-def write(frames: np.ndarray, path: str | Path, meta: dict, quality: int = 95) -> dict:
-    """Write frames (T, H, W, 3) uint8 atomically; return the metadata stored with them."""
-    meta = {**meta, "frames": int(frames.shape[0]), "height": int(frames.shape[1]), "width": int(frames.shape[2])}
+def write(frames: Iterable[np.ndarray], path: str | Path, meta: dict, quality: int = 95) -> dict:
+    """Write frames (each (H, W, 3) uint8: an array (T, H, W, 3) or a stream of frames) atomically,
+    encoding each as it comes; return the metadata stored with them. If ``frames`` raises, or
+    yields none, no archive is left."""
+    count, shape = 0, None
     with zip_writer(path) as add:
-        for i, frame in enumerate(frames):
+        for count, frame in enumerate(frames, 1):
+            shape = frame.shape
             buf = io.BytesIO()
             Image.fromarray(frame).save(buf, format="JPEG", quality=quality, subsampling=0)
-            add(member(i), buf.getvalue())
+            add(member(count - 1), buf.getvalue())
+        if shape is None:
+            raise ValueError(f"{path}: no frames to write")
+        meta = {**meta, "frames": count, "height": int(shape[0]), "width": int(shape[1])}
         add(META, json.dumps(meta).encode())
     return meta
 
@@ -77,8 +84,14 @@ def read_meta(path: str | Path) -> dict:
 
 
 def is_current(target: Path, video: Path) -> bool:
-    """Make's rule: an archive is up to date when it exists and is not older than its video
-    (a video re-written after extraction, e.g. by ``t2l synth`` with another seed, is redone)."""
-    if not target.exists():
+    """Whether ``target`` is the archive of ``video`` as the video is now: it records the video's
+    content fingerprint (size and a hash of its ends, see fingerprint()). Modification times are
+    not trusted (``cp -p``, ``rsync -t`` and ``tar x`` carry old ones over to new content). Without
+    the video (only the archives were fetched) an archive that exists is current."""
+    if not video.exists():
+        return target.exists()
+    try:
+        meta = read_meta(target)
+    except (OSError, zipfile.BadZipFile, KeyError, ValueError):  # missing or damaged: redo
         return False
-    return not video.exists() or target.stat().st_mtime_ns >= video.stat().st_mtime_ns
+    return all(meta.get(k) == v for k, v in fingerprint(video).items())

@@ -1,24 +1,33 @@
 """The ``extract`` stage: decode each video once into a frame archive; quarantine bad videos.
 
-Resumable and kill-safe: archives are written to a temporary name and renamed, videos with an
-archive newer than themselves are skipped on a re-run, and leftovers of a killed run are removed
-before starting.
+Resumable and kill-safe: frames stream from ffmpeg into an archive written under a temporary
+name and renamed; a video whose archive records its current content fingerprint is skipped on a
+re-run; leftovers of a killed run are removed before starting; a worker that dies (the OOM
+killer) ends the run with an error naming its video. Split rows whose video lies outside the
+dataset root (symlinks followed) stop the run before anything is written.
+
+Nothing written depends on where the project or the dataset lives, nor on when or how fast it
+ran: the settings marker holds the settings only, quarantine reasons name videos by their split
+path, and archives are byte-for-byte the same for the same video and settings.
 """
 
 from __future__ import annotations
 
+import signal
 from dataclasses import asdict, dataclass
-from multiprocessing import get_context
 from pathlib import Path
+from typing import Iterator
 
+import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
 from t2l.data.splits.schema import dataset_info, read_table
 from t2l.errors import UserError
-from t2l.frames import archive
-from t2l.frames.ffmpeg_io import VideoError, read_frames
+from t2l.frames import archive, containment, pool
+from t2l.frames.fingerprint import fingerprint
 from t2l.fsio import resumable_dir, write_csv, write_json
+from t2l.video.ffmpeg_io import VideoError, iter_frames
 
 MANIFEST, QUARANTINE = "manifest.csv", "quarantine.json"
 
@@ -32,39 +41,92 @@ class ExtractConfig:
     workers: int = 2
 
 
+def _at_least(frames: Iterator[np.ndarray], n: int, video: Path) -> Iterator[np.ndarray]:
+    """``frames``, then a VideoError if there were fewer than ``n``."""
+    count = 0
+    for count, frame in enumerate(frames, 1):  # noqa: B007 - the count is read after the loop
+        yield frame
+    if count < n:
+        raise VideoError(f"{video}: only {count} frame(s); at least {n} needed (extract.min_frames)")
+
+
 def extract_one(video: Path, target: Path, cfg: ExtractConfig) -> dict:
-    """Decode ``video`` and write its archive; raise VideoError if it cannot be used."""
-    frames = read_frames(video, cfg.short_side, cfg.strict)
-    if len(frames) < cfg.min_frames:
-        raise VideoError(f"{video}: only {len(frames)} frame(s); at least {cfg.min_frames} needed (extract.min_frames)")
-    return archive.write(frames, target, {"source": Path(video).name}, cfg.jpeg_quality)
-
-
-def _work(args: tuple[str, Path, Path, ExtractConfig]) -> tuple[str, dict | None, str | None]:
-    rel, root, out_dir, cfg = args
+    """Stream the frames of ``video`` into its archive, with the video's content fingerprint in
+    the archive's meta; raise VideoError, leaving no archive, if the video cannot be used."""
     try:
-        return rel, extract_one(root / rel, archive.archive_path(out_dir, rel), cfg), None
-    except VideoError as e:
-        return rel, None, str(e)
+        source = fingerprint(video)  # before decoding: a video replaced meanwhile is redone next run
+    except FileNotFoundError:
+        raise VideoError(f"{video}: no such file") from None
+    except OSError as e:
+        raise VideoError(f"{video}: cannot read the file ({e.strerror or e})") from None
+    frames = _at_least(iter_frames(video, cfg.short_side, cfg.strict), cfg.min_frames, video)
+    return archive.write(frames, target, {"source": Path(video).name, **source}, cfg.jpeg_quality)
+
+
+def _reason(error: Exception, video: Path, rel: str) -> str:
+    """Why ``video`` was quarantined, naming it by its split path only (no root in outputs)."""
+    if isinstance(error, VideoError):
+        text = str(error).removeprefix(f"{video}: ")
+    elif isinstance(error, FileNotFoundError):
+        text = "no such file"
+    else:
+        text = f"cannot read the file ({getattr(error, 'strerror', None) or error})"
+    return text.replace(str(video), rel)
+
+
+def _work(args: tuple[str, Path, Path, ExtractConfig]) -> tuple[str, str | None]:
+    """(path, None) once the video's archive is current; (path, reason) for a video that cannot be used."""
+    rel, root, out_dir, cfg = args
+    video, target = root / rel, archive.archive_path(out_dir, rel)
+    try:
+        if not archive.is_current(target, video):
+            extract_one(video, target, cfg)
+        return rel, None
+    except (VideoError, OSError) as e:
+        target.unlink(missing_ok=True)  # frames of what the video was before are not its frames
+        return rel, _reason(e, video, rel)
+
+
+def split_rows(split_dir: Path) -> list[tuple[Path, int, str]]:
+    """``(split file, line, path)`` for every row with a path of every split file of a dataset."""
+    rows = []
+    for split in dataset_info(split_dir)["splits"].values():
+        file = Path(split_dir) / split["file"]
+        paths = read_table(file).get("path")
+        if paths is None:
+            raise UserError(f"{file}: no column path (the split files are checked by `t2l validate`)")
+        rows += [(file, i + 2, p) for i, p in paths.dropna().items()]  # line 1 is the header
+    return rows
 
 
 def split_paths(split_dir: Path) -> list[str]:
     """Every video path named by any split file of a dataset, de-duplicated, sorted."""
-    paths: set[str] = set()
-    for split in dataset_info(split_dir)["splits"].values():
-        paths.update(read_table(split_dir / split["file"])["path"].dropna())
-    return sorted(paths)
+    return sorted({rel for _, _, rel in split_rows(split_dir)})
 
 
 def extract_videos(paths: list[str], root: Path, out_dir: Path, cfg: ExtractConfig, desc: str = "extract") -> list[dict]:
-    """Extract ``paths`` without an up-to-date archive; return quarantine entries for failures."""
-    todo = [p for p in paths if not archive.is_current(archive.archive_path(out_dir, p), root / p)]
+    """Bring the archive of every video in ``paths`` up to date; return quarantine entries
+    (``{"path", "error"}``) for videos that cannot be used.
+
+    Raises UnsafePath before any work if a path leaves ``root`` or its archive ``out_dir``, and
+    a UserError naming the video if a worker dies (archives finished before are kept).
+    """
+    root, out_dir = Path(root), Path(out_dir)
+    containment.check_paths(paths, root, out_dir)
     quarantined = []
-    with get_context("fork").Pool(cfg.workers) as pool:
-        work = ((p, root, out_dir, cfg) for p in todo)
-        for rel, _, error in tqdm(pool.imap_unordered(_work, work, chunksize=4), total=len(todo), desc=desc):
-            if error:
-                quarantined.append({"path": rel, "error": error})
+    if not paths:
+        return quarantined
+    work = ((rel, root, out_dir, cfg) for rel in paths)
+    try:
+        with pool.Workers(_work, min(cfg.workers, len(paths))) as workers:
+            for rel, error in tqdm(workers.imap_unordered(work), total=len(paths), desc=desc):
+                if error:
+                    quarantined.append({"path": rel, "error": error})
+    except pool.WorkerDied as e:
+        who = f"{root / e.item[0]}: the extraction worker" if e.item else "an extraction worker, between two videos,"
+        oom = " (out of memory?)" if e.exitcode == -signal.SIGKILL else ""  # what the OOM killer sends
+        raise UserError(f"{who} {pool.how(e.exitcode)}{oom}; archives finished before are kept and a re-run "
+                        "resumes from them") from None
     return quarantined
 
 
@@ -97,20 +159,25 @@ def prepare_dataset(cfg: ExtractConfig, name: str, root: str, splits_dir: Path, 
     """Ready ``out/name`` for (resumed) extraction: settings marker, stale archives pruned.
 
     Returns the directory, every video path the dataset's split files name, and what was done.
-    The marker records the root as an absolute path, so runs from any working directory agree.
+    Nothing is written if a split row's video lies outside ``root`` (UnsafePath naming the file
+    and line). The marker holds the settings only, no path: each archive records its video's
+    content fingerprint instead, so the same dataset extracted anywhere gives the same files.
     """
     root, out_dir = Path(root), Path(out) / name
     if not root.is_dir():
         raise UserError(f"params.yaml: datasets.{name}: root {root} is not a directory")
-    settings = {k: v for k, v in asdict(cfg).items() if k != "workers"}
-    resumed = resumable_dir(out_dir, {**settings, "root": str(root.resolve())})
-    paths = split_paths(Path(splits_dir) / name)
+    rows = split_rows(Path(splits_dir) / name)
+    containment.check_rows(rows, root, out_dir)
+    paths = sorted({rel for _, _, rel in rows})
+    resumed = resumable_dir(out_dir, {k: v for k, v in asdict(cfg).items() if k != "workers"})
     return out_dir, paths, {"resumed": resumed, "stale_removed": prune(paths, out_dir)}
 
 
 def finish_dataset(paths: list[str], out_dir: Path, quarantined: list[dict]) -> pd.DataFrame:
-    """Write ``manifest.csv`` and ``quarantine.json`` once every shard of a dataset is done."""
-    manifest = write_manifest(paths, out_dir)
+    """Write ``manifest.csv`` (every path not quarantined that has an archive) and
+    ``quarantine.json`` once every shard of a dataset is done."""
+    bad = {q["path"] for q in quarantined}
+    manifest = write_manifest([p for p in paths if p not in bad], out_dir)
     write_json(out_dir / QUARANTINE, sorted(quarantined, key=lambda q: q["path"]))
     return manifest
 
@@ -124,5 +191,5 @@ def run(cfg: ExtractConfig, datasets: dict[str, str], splits_dir: Path, out: Pat
         manifest = finish_dataset(paths, out_dir, quarantined)
         summary[name] = {"videos": len(paths), "extracted": len(manifest), "quarantined": len(quarantined), **done}
         for q in quarantined:
-            print(f"quarantined: {q['error']}")
+            print(f"quarantined: {Path(root) / q['path']}: {q['error']}")
     return summary

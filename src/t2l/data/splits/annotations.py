@@ -28,7 +28,7 @@ def read_text(path: Path) -> str:
     if not path.is_file():
         raise UserError(f"{path}: no such annotation file")
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8-sig")  # a byte-order mark (Excel's CSVs) is not text
     except UnicodeDecodeError as e:
         raise UserError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
 

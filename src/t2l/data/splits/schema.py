@@ -71,7 +71,12 @@ def normalise_class_name(name: str) -> str:
 
 
 def dataset_info(split_dir: str | Path) -> dict:
-    return read_json(Path(split_dir) / DATASET_FILE)
+    """``dataset.json`` of a canonical split directory; a UserError if the dataset has none."""
+    path = Path(split_dir) / DATASET_FILE
+    if not path.is_file():
+        raise UserError(f"{split_dir}: no canonical splits of dataset {Path(split_dir).name!r} (no {DATASET_FILE}); "
+                        "`t2l splits` writes them for every dataset params.yaml configures")
+    return read_json(path)
 
 
 def load_split(path: str | Path) -> pd.DataFrame:

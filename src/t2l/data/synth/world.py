@@ -19,9 +19,9 @@ from tqdm import tqdm
 from t2l.data.synth.motions import PAIRS, REVERSAL, sample_forward
 from t2l.data.synth.render import render, sample_scene
 from t2l.data.synth.shapes import SHAPES
-from t2l.frames.ffmpeg_io import write_video
 from t2l.fsio import resumable_dir, write_csv, write_json, write_text
 from t2l.params import as_dict
+from t2l.video.ffmpeg_io import write_video
 
 SOURCE, TARGET = "synthetic_source", "synthetic_target"
 CLIPS_FILE, CLASSES_FILE = "clips.csv", "classes.txt"  # per dataset root, read by the splits adapter

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from t2l.data.splits.schema import CLASSES_FILE, dataset_info
-from t2l.data.validate import files
+from t2l.data.validate import files, overlap
 from t2l.data.validate.protocols import protocol_dirs, validate_protocol
 from t2l.errors import UserError
 from t2l.fsio import write_json
@@ -16,13 +16,15 @@ class ValidationFailed(UserError):
 
 
 def validate_dataset(split_dir: Path, dataset: str, root: str) -> list[dict]:
-    """Class map and every split file of one dataset directory."""
-    classes, record = files.class_map(split_dir / CLASSES_FILE)
-    records = [record]
+    """Class map and every split file of one dataset directory, and no video in two of its splits."""
     info = dataset_info(split_dir)
-    for split in info["splits"].values():
-        records.append(files.split(split_dir / split["file"], classes, dataset, root, info.get("path_class"))[1])
-    return records
+    classes, record = files.class_map(split_dir / CLASSES_FILE)
+    records, frames = [record], {}
+    split_files = {name: split["file"] for name, split in info["splits"].items()}
+    for name, file in split_files.items():
+        frames[name], record = files.split(split_dir / file, classes, dataset, root, info.get("path_class"))
+        records.append(record)
+    return records + overlap.records(split_dir, split_files, frames)
 
 
 def format_report(records: list[dict]) -> str:

@@ -9,6 +9,7 @@ import pandas as pd
 
 from t2l.data.splits.path_class import class_keys, squash
 from t2l.data.splits.schema import CLASS_COLUMNS, SPLIT_COLUMNS, normalise_class_name
+from t2l.fsio import RealPaths
 
 E = gx.expectations
 ABSOLUTE = r"^(?:/|\\|[A-Za-z]:)"
@@ -19,9 +20,14 @@ def _columns_present(required: list[str], why: str) -> list:
     return [E.ExpectTableColumnsToMatchSet(column_set=required, exact_match=False, meta={"why": why})]
 
 
+def _not_empty(why: str) -> list:
+    return [E.ExpectTableRowCountToBeBetween(min_value=1, meta={"why": why})]
+
+
 def class_map_checks(classes: pd.DataFrame) -> list:
     """label/class_name present, not null, unique; labels are non-negative integers."""
-    checks = _columns_present(CLASS_COLUMNS, "a class map has columns label,class_name")
+    checks = (_columns_present(CLASS_COLUMNS, "a class map has columns label,class_name")
+              + _not_empty("a class map names at least one class"))
     for col in set(CLASS_COLUMNS) & set(classes.columns):
         checks += [E.ExpectColumnValuesToNotBeNull(column=col, meta={"why": f"every class needs a {col}"}),
                    E.ExpectColumnValuesToBeUnique(column=col, meta={"why": f"a {col} names one class only"})]
@@ -33,7 +39,8 @@ def class_map_checks(classes: pd.DataFrame) -> list:
 
 def prepare_split(frame: pd.DataFrame, classes: pd.DataFrame, root: str,
                   path_class: str | None = None) -> pd.DataFrame:
-    """Add the derived columns that split checks look at: label's class name, file existence and,
+    """Add the derived columns that split checks look at: label's class name, whether the path
+    lies inside the root (as written, and with every symlink followed) and names a file, and,
     where the dataset's paths encode the class (rule ``path_class``), the class each path names."""
     out = frame.copy()
     if {"label", "class_name"} <= set(classes.columns) and "label" in out.columns:
@@ -45,15 +52,20 @@ def prepare_split(frame: pd.DataFrame, classes: pd.DataFrame, root: str,
         base = os.path.normpath(root)
         paths = out["path"].fillna("")
         joined = [os.path.normpath(os.path.join(base, p)) for p in paths]
-        out["inside_root"] = [bool(p) and j.startswith(base + os.sep) and not os.path.isabs(p)
+        out["inside_root"] = [bool(p) and "\0" not in p and j.startswith(base + os.sep) and not os.path.isabs(p)
                               for p, j in zip(paths, joined)]
-        out["file_exists"] = [ok and os.path.isfile(j) for ok, j in zip(out["inside_root"], joined)]
+        # symlinks followed: a link inside the root may point out of it (the path as the OS resolves it)
+        real = RealPaths()
+        out["real_inside_root"] = [ok and real.inside(base, os.path.join(base, p))
+                                   for ok, p in zip(out["inside_root"], paths)]
+        out["file_exists"] = [ok and os.path.isfile(j) for ok, j in zip(out["real_inside_root"], joined)]
     return out
 
 
 def split_checks(frame: pd.DataFrame, classes: pd.DataFrame, dataset: str) -> list:
     """Checks for one split CSV; ``frame`` has passed through prepare_split."""
-    checks = _columns_present(SPLIT_COLUMNS, "split files have columns " + ",".join(SPLIT_COLUMNS))
+    checks = (_columns_present(SPLIT_COLUMNS, "split files have columns " + ",".join(SPLIT_COLUMNS))
+              + _not_empty("a split file lists at least one video"))
     cols = set(frame.columns)
     for col in set(SPLIT_COLUMNS) & cols:
         checks.append(E.ExpectColumnValuesToNotBeNull(column=col, meta={"why": f"every row needs a {col}"}))
@@ -66,6 +78,9 @@ def split_checks(frame: pd.DataFrame, classes: pd.DataFrame, dataset: str) -> li
                                                 meta={"why": "paths must not climb out of the dataset root with '..'"}),
             E.ExpectColumnValuesToBeInSet(column="inside_root", value_set=[True],
                                           meta={"why": "the path resolves inside the dataset root"}),
+            E.ExpectColumnValuesToBeInSet(column="real_inside_root", value_set=[True],
+                                          meta={"why": "the file it names, symlinks followed, lies inside the dataset "
+                                                       "root (a symlink pointing out of it?)"}),
             E.ExpectColumnValuesToBeInSet(column="file_exists", value_set=[True],
                                           meta={"why": "the video file exists under the dataset root"}),
         ]
@@ -101,6 +116,11 @@ def disjoint_checks(seen: set[str]) -> list:
 def flag_checks(column: str, why: str) -> list:
     """Every row's boolean ``column`` is False (a derived flag marking an offending row)."""
     return [E.ExpectColumnValuesToBeInSet(column=column, value_set=[False], meta={"why": why})]
+
+
+def null_checks(column: str, why: str) -> list:
+    """Every row's ``column`` is empty (a derived column naming what is wrong with the row)."""
+    return [E.ExpectColumnValuesToBeNull(column=column, meta={"why": why})]
 
 
 def count_checks(column: str, k: int, why: str) -> list:

@@ -21,11 +21,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from t2l.descriptions.corpus import read_corpus
 from t2l.errors import UserError
 from t2l.model import clip_parts as cp
 from t2l.model.alt.alignment import QueryMLP, align
 from t2l.model.alt.decoder import VideoDecoder
-from t2l.descriptions.corpus import read_corpus
 from t2l.model.alt.entities import embed_texts, entity_text, load_entity_embeddings
 from t2l.model.alt.options import ALTOptions
 from t2l.model.alt.vision import encode_regions, output_tokens

@@ -1,0 +1,1 @@
+"""Video files through ffmpeg: decoding to frames and encoding frames, below every stage that reads or writes video."""
