@@ -56,3 +56,6 @@ def test_the_zero_shot_k400_profile_runs_end_to_end_on_official_layouts(real_dat
     video = next((project / "data/raw").rglob("*.avi"))
     answer = run_t2l("predict", str(video), "--classes", "brush hair,golf", cwd=project, env={**os.environ, **env})
     assert json.loads(answer.stdout)[0]["classes"][0] in ("brush hair", "golf")
+    untrained = run_t2l("predict", str(video), "--classes", "brush hair,golf", "--model", "vanilla", cwd=project,
+                        env={**os.environ, **env})  # CLIP zero-shot on the profile's weights, nothing trained
+    assert json.loads(untrained.stdout)[0]["classes"][0] in ("brush hair", "golf")

@@ -27,7 +27,7 @@ from t2l.train.loop import TrainConfig
 
 DIR = REPO / "profiles"
 RUNNABLE = [n for n in profiles.names(DIR) if n != "paper-base"]
-REAL = [n for n in RUNNABLE if n != "embedded"]
+REAL = [n for n in RUNNABLE if not n.startswith("embedded")]
 
 
 def params_of(name: str) -> dict:
