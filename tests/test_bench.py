@@ -21,6 +21,8 @@ def test_model_cost_compares_vanilla_t2l_and_vifi_in_one_process():
     r = result["ratios"]
     assert 1.0 < r["t2l_vs_clip_flops"] < 1.2 and r["vifi_vs_clip_flops"] == pytest.approx(1.0)
     assert r["t2l_vs_clip_time_per_clip"] > 0 and r["t2l_vs_vifi_train_peak_memory"] > 0
+    assert rows["tc_clip"]["params_trainable"] > 0 and rows["alt"]["params_trainable"] > 0
+    assert r["tc_clip_vs_clip_flops"] > 0 and r["alt_vs_t2l_train_step_time"] > 0
 
 
 def test_peak_memory_sees_a_large_temporary_allocation():

@@ -1,6 +1,6 @@
 """Vanilla CLIP (frame average), T2L and ViFi-CLIP (full fine-tune) side by side in one process:
 GFLOPs per clip, parameters, inference clips/s, training step time and peak memory, as ratios to
-vanilla CLIP (inference) and to ViFi-CLIP (training).
+vanilla CLIP (inference) and to ViFi-CLIP (training), with TC-CLIP and ALT beside them.
 
 Timings are interleaved (one call of each variant per round, medians over rounds), so warm-up
 and drift of the machine fall on every variant alike; peak memory is measured last, because its
@@ -20,8 +20,9 @@ from t2l.model.info import parameter_counts, video_gflops
 from t2l.model.text import ClassPrompts
 from t2l.train.optim import adamw
 
-VARIANTS = ("vanilla", "t2l", "vifi")
-TRAINED = ("t2l", "vifi")  # vanilla CLIP has nothing to train
+VARIANTS = ("vanilla", "t2l", "vifi", "tc_clip", "alt")
+TRAINED = VARIANTS[1:]  # vanilla CLIP has nothing to train
+ENTITIES = ("head", "hands", "arms", "legs", "feet", "torso", "a ball", "the ground")  # ALT's corpus, as in a real one
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ def interleaved(calls: dict, iterations: int, warmup: int, device: torch.device)
 def bench_model(name: str, b: ModelBench, device: torch.device):
     """Variant ``name`` at the bench's backbone and frames, and a random batch of clips for it."""
     torch.manual_seed(0)
-    model = build_model(variant(name, backbone=b.backbone, frames=b.frames)).to(device)
+    model = build_model(variant(name, backbone=b.backbone, frames=b.frames, alt={"entity_texts": ENTITIES})).to(device)
     video = torch.randn(b.batch, b.frames, 3, *model.clip.visual.image_size, device=device)
     return model, video
 
@@ -123,6 +124,9 @@ def run(b: ModelBench, device: torch.device) -> dict:
         "t2l_vs_vifi_train_step_time": t2l["train_step_s"] / vifi["train_step_s"],
         "t2l_vs_vifi_train_peak_memory": t2l["train_peak_mb"] / vifi["train_peak_mb"],
         "vifi_vs_t2l_trainable_params": vifi["params_trainable"] / t2l["params_trainable"],
+        **{f"{peer}_vs_clip_{what}": rows[peer][key] / base[key] for peer in ("tc_clip", "alt")
+           for what, key in (("flops", "gflops_per_clip"), ("time_per_clip", "inference_ms_per_clip"))},
+        **{f"{peer}_vs_t2l_train_step_time": rows[peer]["train_step_s"] / t2l["train_step_s"] for peer in ("tc_clip", "alt")},
     }
     return {"backbone": b.backbone, "frames": b.frames, "batch": b.batch, "iterations": b.iterations,
             "variants": rows, "ratios": ratios}
