@@ -5,7 +5,8 @@ from __future__ import annotations
 import fixtures_prefect  # noqa: F401  (Prefect settings before prefect is imported)
 import pytest
 import yaml
-from fixtures_prefect import MODEL, retrain, sh
+from fixtures_pipeline import sh
+from fixtures_prefect import MODEL, retrain
 from mlflow.tracking import MlflowClient
 from prefect import flow
 from prefect.client.orchestration import get_client
