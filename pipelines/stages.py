@@ -45,7 +45,7 @@ def stage_names(project: Path) -> list[str]:
     from dvc.repo import Repo
 
     with Repo(str(project)) as repo:
-        return [s.addressing for s in repo.index.stages if not s.frozen]
+        return [s.name for s in repo.index.stages if not s.frozen]
 
 
 def select(stages: list[str], project: Path, protocols: list[str] | None, datasets: list[str] | None) -> list[str]:

@@ -1,5 +1,5 @@
-"""A tiny, complete pipeline workspace (world -> splits -> protocols -> frames -> weights) for
-training and evaluation tests, with a params.yaml derived from the repository's."""
+"""A scratch copy of the project (git + DVC, the repository's dvc.yaml and code) with a params.yaml
+derived from the repository's, shrunk to the tiny world."""
 
 from __future__ import annotations
 
@@ -8,11 +8,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import torch
 import yaml
-from conftest import BIN, REPO, TINY_WORLD, run_t2l
+from conftest import BIN, REPO, TINY_WORLD
 
-from t2l.model.backbone import create_clip
 from t2l.params import as_dict
 
 JOB = "zs-t2l"
@@ -53,19 +51,3 @@ def scratch_project(d: Path, params: dict) -> Path:
     sh("git", "add", "-A", cwd=d)
     sh("git", "-c", "user.name=t2l", "-c", "user.email=t2l@localhost", "commit", "-qm", "scratch", cwd=d)
     return d
-
-
-def make_workspace(workspace: Path) -> Path:
-    """Build everything training needs under ``workspace`` (the tests' cwd)."""
-    workspace.mkdir(parents=True, exist_ok=True)
-    params = workspace / "params.yaml"
-    p = small_params()
-    p["model"]["pretrained"] = str(workspace / "clip.pt")
-    p["jobs"] = {k: v for k, v in p["jobs"].items() if k in ("zs-t2l", "zs-ttl", "fs-t2l", "b2n-t2l", "sup-t2l")}
-    params.write_text(yaml.safe_dump(p))
-    torch.manual_seed(0)
-    torch.save(create_clip("t2l-tiny").state_dict(), workspace / "clip.pt")  # stands in for pretrained weights
-    for cmd in (["synth", "--out", "data/raw/synthetic"], ["splits"], ["protocols"], ["validate"], ["extract"],
-                ["describe", "--dataset", "synthetic_source"], ["describe", "--dataset", "synthetic_target"]):
-        run_t2l(*cmd, "--params", str(params), cwd=workspace)
-    return workspace

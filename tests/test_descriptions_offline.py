@@ -52,7 +52,7 @@ def test_template_backend_is_deterministic_and_offline(tmp_path, no_network):
     _, first = describe(tmp_path / "a", classes, backend="template", n=4)
     _, again = describe(tmp_path / "b", classes, backend="template", n=4)
     assert first == again and list(first) == classes
-    assert first["star moving left"][0] == "Star moving left is an action seen in a video, recognised by how things move over time."
+    assert first["star moving left"][0] == "A star that starts at the right and ends at the left"  # the world: caption words
     assert first["ApplyEyeMakeup"][1] == "A short video clip showing apply eye makeup."
     assert len(set(first["star moving left"])) == 4
     _, two = describe(tmp_path / "c", classes, backend="template", n=2)

@@ -424,7 +424,9 @@ def test_merging_more_tokens_costs_fewer_flops():
 def test_bad_options_name_their_field(field, value):
     with pytest.raises(UserError, match=f"model.alt.{field}"):
         ALTOptions(**{field: value})
-    with pytest.raises(UserError, match="model.alt.entity_texts"):
+    with pytest.raises(UserError, match="model.alt.corpus must be empty when model.alt.entities or entity_texts"):
         ALTOptions(entities="x.pt", entity_texts=("a",))
+    with pytest.raises(UserError, match="one source of entities"):
+        ALTOptions(entity_texts=("a",), corpus="c.json")
     with pytest.raises(UserError, match="model.alt.head_width"):
         tiny_model(ALTOptions(queries="tokens", head_width=48))

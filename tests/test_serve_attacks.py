@@ -367,8 +367,9 @@ def test_the_entrypoint_serves_on_the_loopback_unless_the_operator_opts_in(tmp_p
     assert option(ui, "--host") == option(serve, "--host") == "0.0.0.0"
 
 
-def test_the_readme_publishes_container_ports_on_the_loopback_only():
-    published = [line for line in (REPO / "README.md").read_text().splitlines() if " -p " in line and "$run" in line]
+def test_the_docs_publish_container_ports_on_the_loopback_only():
+    pages = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+    published = [line for page in pages for line in page.read_text().splitlines() if " -p " in line and "$run" in line]
     assert published, "no docker run line publishes a port"
     for line in published:
         ports = [arg for before, arg in zip(line.split(), line.split()[1:]) if before == "-p"]
