@@ -9,9 +9,9 @@ import fixtures_prefect  # noqa: F401  (Prefect settings before prefect is impor
 import pytest
 import yaml
 from fixtures_prefect import MODEL, store
-from mlflow.artifacts import download_artifacts
 from mlflow.tracking import MlflowClient
 
+from mlflow.artifacts import download_artifacts
 from t2l.fsio import file_digest, read_json, write_json
 from t2l.params import parse
 from t2l.track import registry
@@ -111,11 +111,11 @@ def test_the_model_is_registered_as_a_self_contained_pyfunc_with_aliases(retrain
     uri = f"models:/{MODEL}@champion"
     model_dir = Path(download_artifacts(uri, dst_path=str(tmp_path), tracking_uri=retrained.uri))
     files = {p.relative_to(model_dir).as_posix() for p in model_dir.rglob("*") if p.is_file()}
-    assert {"MLmodel", "artifacts/weights.pt", "artifacts/model.json", "artifacts/clip.pt"} <= files
+    assert {"MLmodel", "artifacts/weights.pt", "artifacts/model.json", "artifacts/t2l-tiny.pt"} <= files
     assert not any(f.endswith((".pkl", ".pickle", ".cloudpickle")) for f in files)  # models from code
     run_dir = retrained.project / "models/zero_shot/zs-t2l/main"
     assert file_digest(model_dir / "artifacts/weights.pt") == file_digest(run_dir / "weights.pt")
-    assert file_digest(model_dir / "artifacts/clip.pt") == file_digest(retrained.project / "models/standin/t2l-tiny.pt")
+    assert file_digest(model_dir / "artifacts/t2l-tiny.pt") == file_digest(retrained.project / "models/standin/t2l-tiny.pt")
     mlmodel = yaml.safe_load((model_dir / "MLmodel").read_text())
     inputs = yaml.safe_load(mlmodel["signature"]["inputs"])
     assert [(c["name"], c["type"]) for c in inputs] == [
