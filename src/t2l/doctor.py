@@ -11,6 +11,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from t2l import layout
 from t2l.data.datasets import DatasetSpec
 from t2l.params import parse
 
@@ -36,8 +37,8 @@ def checks(params: dict, project: Path) -> list[Check]:
             out.append(Check(f"datasets.{name}.{label} {path}", p.exists(),
                              f"put {name} there in its official layout (see docs/data.md), or change datasets.{name}.{label}"))
     pretrained = str((params.get("model") or {}).get("pretrained", ""))
-    made = {f"models/backbones/{n}.pt" for n in params.get("weights") or {}}
-    made |= {f"models/standin/{n}.pt" for n in params.get("standin") or {}}
+    made = {f"{layout.BACKBONES}/{n}.pt" for n in params.get("weights") or {}}
+    made |= {f"{layout.STANDIN}/{n}.pt" for n in params.get("standin") or {}}
     if pretrained:
         out.append(Check(f"model.pretrained {pretrained}", (project / pretrained).is_file() or pretrained in made,
                          "a weights file: add it to the weights section (weights@ downloads it) or give a path"))
