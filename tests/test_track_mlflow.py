@@ -9,9 +9,9 @@ import fixtures_prefect  # noqa: F401  (Prefect settings before prefect is impor
 import pytest
 import yaml
 from fixtures_prefect import MODEL, store
+from mlflow.artifacts import download_artifacts
 from mlflow.tracking import MlflowClient
 
-from mlflow.artifacts import download_artifacts
 from t2l.fsio import file_digest, read_json, write_json
 from t2l.params import parse
 from t2l.track import registry
