@@ -1,5 +1,7 @@
 # Every target sets up .venv first (idempotent: about a second when nothing changed).
 VENV ?= .venv
+# make test: pytest-xdist processes (tests sharing a session fixture stay on one), one torch thread each
+TEST_WORKERS ?= 2
 BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 
@@ -13,7 +15,7 @@ demo: setup  ## the whole pipeline on the embedded default
 
 test: setup  ## the test suite
 	ruff check src pipelines tests scripts
-	pytest
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} pytest -n $(TEST_WORKERS) --dist loadgroup
 
 paper: setup  ## a paper experiment on real data: make paper EXP=zero_shot_k400 (see profiles/)
 	@test -n "$(EXP)" || { echo "make paper EXP=<profile>; profiles: $$(t2l profile | tr '\n' ' ')"; exit 2; }

@@ -108,3 +108,13 @@ def retrained(prefect_server, tmp_path_factory):
     from fixtures_prefect import retrain_once
 
     return retrain_once(tmp_path_factory.mktemp("retrained"))
+
+
+def pytest_collection_modifyitems(items):
+    """Under ``pytest -n`` (``make test``), the tests sharing an expensive session fixture run on one
+    worker, so it is built once: the Prefect server and retraining flow, and the official layouts."""
+    for item in items:
+        names = set(item.fixturenames)
+        group = "prefect" if names & {"prefect_server", "retrained"} else "official" if "real_datasets" in names else None
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
