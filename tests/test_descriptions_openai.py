@@ -93,6 +93,8 @@ class FakeLLM:
         status, headers, payload = 200, {}, None
         if action in ("ok", "hang"):
             payload = [f'  "Description:  {cls}\n is   answer {serial}.{i}"  ' for i in range(n)]
+        elif action == "echo":  # a debugging proxy that answers with the request's headers
+            payload = [f"{cls} is done by hand. Request headers: {dict(h.headers)}"] * n
         elif action in contents:
             payload = contents[action]
         elif action == "429":
@@ -177,7 +179,7 @@ def test_retry_after_is_honoured(llm, tmp_path):
 
 
 def test_concurrency_is_bounded(llm, tmp_path):
-    llm.delay_s = 0.15
+    llm.delay_s = 0.5  # long enough that two requests overlap on a loaded machine
     describe(llm, tmp_path, n=1, concurrency=2)
     assert llm.max_in_flight == 2 and len(llm.requests) == len(CLASSES)
 
@@ -273,6 +275,34 @@ def assert_not_in_mlflow(uri: str, secret: str, scratch: Path) -> None:
     assert {"params.yaml", "descriptions/tiny.json"} <= {f.relative_to(local).as_posix() for f in files}
     assert not [f for f in files if secret.encode() in f.read_bytes()]
     assert secret.encode() not in Path(uri.removeprefix("sqlite:///")).read_bytes()
+
+
+def test_an_answer_echoing_the_key_is_refused_and_not_cached(llm, tmp_path):
+    llm.plan("knitting", then="echo")
+    with pytest.raises(UserError) as err:
+        describe(llm, tmp_path)
+    assert "knitting: the server's answer contains the API key" in str(err.value) and KEY not in str(err.value)
+    cached = [f for f in (tmp_path / "cache").rglob("*") if f.is_file()]
+    assert cached and not [f for f in cached if KEY in f.read_text()]  # the other classes' answers are kept
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("key", [KEY + "\r", KEY + "\n", " " + KEY, KEY[:8] + "\t" + KEY[8:]])
+def test_a_key_with_whitespace_is_refused_without_showing_it(llm, tmp_path, monkeypatch, key):
+    monkeypatch.setenv(KEY_ENV, key)
+    with pytest.raises(UserError) as err:
+        describe(llm, tmp_path)
+    assert f"${KEY_ENV}: the API key holds a space or a control character" in str(err.value)
+    assert KEY[:8] not in str(err.value) and not llm.requests
+
+
+def test_the_scrubber_also_hides_the_key_as_a_repr_shows_it():
+    from t2l.descriptions.chat import ChatDescriber
+
+    describer = ChatDescriber.__new__(ChatDescriber)
+    describer.key = 'sk-"quoted"-\\-key'
+    message = f"Invalid header value {describer.key!r} and {describer.key}"
+    assert describer.scrub(message) == "Invalid header value '***' and ***"
 
 
 def test_without_a_key_no_authorization_header_is_sent(llm, tmp_path, monkeypatch):

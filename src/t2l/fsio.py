@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import zipfile
@@ -126,10 +127,34 @@ def read_json(path: str | os.PathLike) -> Any:
         raise UserError(f"{path}: line {e.lineno}: invalid JSON: {e.msg}") from None
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """PyYAML's safe loader with YAML 1.2's numbers (``1e-3`` is a float, not a string) and
+    duplicate keys refused (PyYAML keeps the last one silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} (first at line {seen[key] + 1})", key_node.start_mark)
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep)
+
+
+_StrictLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)?(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"), list("-+0123456789."))
+
+
 def read_yaml(path: str | os.PathLike) -> Any:
+    """A YAML file, safely (no Python objects), with YAML 1.2 numbers and no duplicate keys."""
     path = Path(path)
     try:
-        return yaml.safe_load(path.read_text())
+        return yaml.load(path.read_text(), Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as e:
+        line = f":{e.problem_mark.line + 1}" if e.problem_mark else ""
+        raise UserError(f"{path}{line}: invalid YAML: {' '.join(filter(None, (e.context, e.problem)))}") from None
     except yaml.YAMLError as e:
         raise UserError(f"{path}: invalid YAML: {e}") from None
 

@@ -1,12 +1,18 @@
-"""Read ``params.yaml`` (safe loader only) and turn one section into a stage's config dataclass."""
+"""Read ``params.yaml`` (safe loader only) and turn one section into a stage's config dataclass.
+
+Config fields say what they accept: ``Literal[...]`` for a choice, ``Annotated[int, Range(...)]``
+(or the aliases below) for a bounded number, ``Annotated[str, OneOf(registry)]`` for a registered
+name; a value outside is one line naming its key.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import os
 import typing
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from t2l.errors import UserError
 from t2l.fsio import read_yaml
@@ -19,6 +25,47 @@ class ParamsError(UserError):
     """params.yaml is missing a key, has an unknown key, or a value of the wrong kind."""
 
 
+@dataclass(frozen=True)
+class Range:
+    """Bounds of a number: ``at_least``/``at_most`` inclusive, ``above``/``below`` exclusive."""
+
+    at_least: float | None = None
+    above: float | None = None
+    at_most: float | None = None
+    below: float | None = None
+
+    def problem(self, value: float) -> str | None:
+        """What is wrong with ``value``, or None."""
+        bounds = [(">=", self.at_least, value >= (self.at_least or 0)), (">", self.above, value > (self.above or 0)),
+                  ("<=", self.at_most, value <= (self.at_most or 0)), ("<", self.below, value < (self.below or 0))]
+        bounds = [(op, bound, ok) for op, bound, ok in bounds if bound is not None]
+        if all(ok for _, _, ok in bounds):
+            return None
+        return "must be " + " and ".join(f"{op} {bound:g}" for op, bound, _ in bounds)
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """A name from a registry (``Annotated[str, OneOf(DECODERS)]``), read when checked."""
+
+    choices: Any
+
+    def problem(self, value: Any) -> str | None:
+        return None if value in self.choices else f"expected one of {', '.join(map(str, self.choices))}"
+
+
+Count = Annotated[int, Range(at_least=1)]  # epochs, batch sizes, frames, steps
+NonNegative = Annotated[int, Range(at_least=0)]  # workers (0: in the main process), seeds
+Positive = Annotated[float, Range(above=0)]  # learning rates, time limits
+NonNegativeFloat = Annotated[float, Range(at_least=0)]  # loss weights, weight decay, clipping
+Fraction = Annotated[float, Range(at_least=0, below=1)]  # warmup share, dropout
+
+# Every top-level section a params file may have (each stage reads its own).
+SECTIONS = ("profile", "datasets", "worlds", "standin", "weights", "clip", "synth", "protocols", "extract", "describe",
+            "entities", "pretrain", "model", "train", "jobs", "evaluations", "evaluate", "track", "register",
+            "orchestrate", "bench")
+
+
 def load(path: str | os.PathLike = DEFAULT_PARAMS) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
@@ -26,6 +73,12 @@ def load(path: str | os.PathLike = DEFAULT_PARAMS) -> dict[str, Any]:
     data = read_yaml(path)
     if not isinstance(data, dict):
         raise ParamsError(f"{path}: top level must be a mapping of stage sections")
+    unknown = [k for k in data if k not in SECTIONS]
+    if unknown:
+        raise ParamsError(f"{path}: unknown section(s) {', '.join(map(str, unknown))}; known: {', '.join(SECTIONS)}")
+    empty = [k for k, v in data.items() if v is None]
+    if empty:
+        raise ParamsError(f"{path}: section(s) {', '.join(empty)} empty (null); give their keys, or {{}} for none")
     return data
 
 
@@ -33,7 +86,7 @@ def section(name: str, path: str | os.PathLike = DEFAULT_PARAMS) -> dict[str, An
     data = load(path)
     if name not in data:
         raise ParamsError(f"{path}: missing section {name!r}")
-    return data[name] or {}
+    return data[name]
 
 
 def parse(cls: type[T], values: dict[str, Any], where: str) -> T:
@@ -47,7 +100,7 @@ def parse(cls: type[T], values: dict[str, Any], where: str) -> T:
     unknown = sorted(set(values) - set(fields))
     if unknown:
         raise ParamsError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(fields)}")
-    hints = typing.get_type_hints(cls)
+    hints = typing.get_type_hints(cls, include_extras=True)
     kwargs = {}
     for name, f in fields.items():
         if name not in values:
@@ -60,6 +113,17 @@ def parse(cls: type[T], values: dict[str, Any], where: str) -> T:
 
 def _convert(value: Any, hint: Any, where: str) -> Any:
     origin = typing.get_origin(hint)
+    if origin is Annotated:
+        base, *bounds = typing.get_args(hint)
+        value = _convert(value, base, where)
+        for problem in (b.problem(value) for b in bounds if isinstance(b, (Range, OneOf))):
+            if problem:
+                raise ParamsError(f"{where}: {problem}, got {value!r}")
+        return value
+    if origin is Literal:
+        if value not in typing.get_args(hint):
+            raise ParamsError(f"{where}: expected one of {', '.join(map(repr, typing.get_args(hint)))}, got {value!r}")
+        return value
     if dataclasses.is_dataclass(hint):
         return parse(hint, value, where)
     if origin is tuple and isinstance(value, (list, tuple)):
@@ -72,7 +136,9 @@ def _convert(value: Any, hint: Any, where: str) -> Any:
     if origin is dict and isinstance(value, dict):
         _, vt = typing.get_args(hint)
         return {k: _convert(v, vt, f"{where}.{k}") for k, v in value.items()}
-    if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ParamsError(f"{where}: expected a number, got {value!r}")
         return float(value)
     if hint in (int, str, bool) and not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
         raise ParamsError(f"{where}: expected {hint.__name__}, got {value!r}")

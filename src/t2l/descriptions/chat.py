@@ -41,12 +41,18 @@ class ChatDescriber:
     def __init__(self, cfg: DescribeConfig):
         self.n, self.o = cfg.n, cfg.openai
         self.key = os.environ.get(self.o.api_key_env) or None  # local servers (vLLM, Ollama) need none
+        if self.key and (self.key != self.key.strip() or not self.key.isprintable() or " " in self.key):
+            raise UserError(f"${self.o.api_key_env}: the API key holds a space or a control character (a trailing "
+                            r"\r or \n from a copied file?); remove it (the key is not shown)")
         self.url = self.o.base_url.rstrip("/") + "/chat/completions"
         self.cache = AnswerCache(cfg.cache_dir)
         self.stats = Stats()
 
     def scrub(self, text: str) -> str:
-        return text.replace(self.key, "***") if self.key else text
+        """``text`` without the key, also as an escaped repr would show it."""
+        for form in {self.key, repr(self.key)[1:-1]} if self.key else ():
+            text = text.replace(form, "***")
+        return text
 
     def messages(self, name: str) -> list[dict]:
         system = [{"role": "system", "content": self.o.system_prompt}] if self.o.system_prompt else []
@@ -73,10 +79,14 @@ class ChatDescriber:
         if r.is_error:
             raise ClassFailed(self.scrub(f"HTTP {r.status_code}: {r.text[:300]}"))
         try:
-            choices = r.json()["choices"]
-            return [c["message"].get("content") for c in choices]
+            contents = [c["message"].get("content") for c in r.json()["choices"]]
         except (ValueError, KeyError, TypeError, AttributeError):
             raise RetryableError("malformed answer (not chat-completions JSON)") from None
+        if self.key and (self.key in r.text or any(self.key in str(c) for c in contents)):
+            # e.g. a proxy echoing the request's headers: never cached, never shown
+            raise ClassFailed("the server's answer contains the API key (an echo of the Authorization header?); "
+                              "nothing of it was kept")
+        return contents
 
     async def _describe(self, client: httpx.AsyncClient, sem: asyncio.Semaphore, name: str) -> list[str]:
         messages = self.messages(name)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
 import torch
@@ -25,23 +26,25 @@ from t2l.evaluate.probes import probe_ceilings
 from t2l.evaluate.scoring import Scores, ScoreSettings, score
 from t2l.frames.clip_spec import ClipSpec
 from t2l.frames.dataset import FrameSource
+from t2l.frames.decoders import DECODERS
 from t2l.fsio import write_csv, write_json
 from t2l.jobs import ROBUSTNESS, Job
 from t2l.model.config import variant
 from t2l.model.factory import build_model, tokenizer_for
 from t2l.model.text import ClassPrompts
 from t2l.model.trained import load_model
+from t2l.params import Count, NonNegative, OneOf
 
 
 @dataclass(frozen=True)
 class EvaluateConfig:
     baselines: tuple[str, ...] = ("vanilla",)  # untrained variants evaluated on every protocol
-    batch_size: int = 64
-    workers: int = 2
-    decoder: str = "archive"
-    frames: int = 0  # 0: each model's own frame count; e.g. 16 evaluates 8-frame models at 16
-    clips: int = 1  # multi-view testing: temporal clips x spatial crops (1 x 1 = the paper's single view)
-    crops: int = 1
+    batch_size: Count = 64
+    workers: NonNegative = 2
+    decoder: Annotated[str, OneOf(DECODERS)] = "archive"
+    frames: NonNegative = 0  # 0: each model's own frame count; e.g. 16 evaluates 8-frame models at 16
+    clips: Count = 1  # multi-view testing: temporal clips x spatial crops (1 x 1 = the paper's single view)
+    crops: Count = 1
     descriptions: bool = True
     probes: bool = False  # zero-shot: linear-probe ceilings of the frozen backbone on the source val split
     robustness: robustness.RobustnessConfig = field(default_factory=robustness.RobustnessConfig)

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from t2l.params import Count
+
 
 @dataclass(frozen=True)
 class ClipSpec:
-    frames: int = 8  # frames sampled per clip (TSN segments); the models are built for this many
-    crop: int = 224  # square crop the model sees
-    short_side: int = 256  # frames are resized to this short side before cropping (and stored so by extraction)
+    frames: Count = 8  # frames sampled per clip (TSN segments); the models are built for this many
+    crop: Count = 224  # square crop the model sees
+    short_side: Count = 256  # frames are resized to this short side before cropping (and stored so by extraction)
 
     @property
     def resize_ratio(self) -> float:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import signal
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Annotated, Iterator
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,7 @@ from t2l.errors import UserError
 from t2l.frames import archive, containment, pool
 from t2l.frames.fingerprint import fingerprint
 from t2l.fsio import resumable_dir, write_csv, write_json
+from t2l.params import Count, NonNegative, Range
 from t2l.video.ffmpeg_io import VideoError, iter_frames
 
 MANIFEST, QUARANTINE = "manifest.csv", "quarantine.json"
@@ -34,11 +35,11 @@ MANIFEST, QUARANTINE = "manifest.csv", "quarantine.json"
 
 @dataclass(frozen=True)
 class ExtractConfig:
-    short_side: int = 0  # 0 keeps the native size
-    jpeg_quality: int = 95
-    min_frames: int = 2
+    short_side: NonNegative = 0  # 0 keeps the native size
+    jpeg_quality: Annotated[int, Range(at_least=1, at_most=100)] = 95  # PIL's JPEG quality scale
+    min_frames: Count = 2
     strict: bool = True  # a corrupt packet anywhere quarantines the video (ffmpeg -xerror)
-    workers: int = 2
+    workers: Count = 2
 
 
 def _at_least(frames: Iterator[np.ndarray], n: int, video: Path) -> Iterator[np.ndarray]:

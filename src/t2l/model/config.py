@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Annotated, Literal
 
 from t2l.errors import UserError
 from t2l.model.alt.options import ALTOptions
 from t2l.model.tc_clip.options import TCClipOptions
-from t2l.params import parse
+from t2l.params import Count, Fraction, NonNegative, NonNegativeFloat, Positive, Range, parse
 
 
 @dataclass(frozen=True)
@@ -17,25 +18,23 @@ class ModelConfig:
     pretrained: str | None = None  # open_clip tag (downloaded to cache_dir) or a state-dict file
     cache_dir: str | None = None
     quick_gelu: bool | None = None  # None: on for OpenAI weights (they were trained with QuickGELU)
-    frames: int = 8
+    frames: Count = 8
     temporal_tokens: bool = True  # Temporal Token Learning
-    temporal_layers: int = 0  # layers that get tokens, from the first; 0 = every layer
-    token_dropout: float = 0.1
+    temporal_layers: NonNegative = 0  # layers that get tokens, from the first; 0 = every layer
+    token_dropout: Fraction = 0.1
     spatial_adapters: bool = True
     text_adapters: bool = True
-    adapter_ratio: float = 0.25  # bottleneck width / model width
+    adapter_ratio: Positive = 0.25  # bottleneck width / model width
     finetune_clip: bool = False  # ViFi-CLIP: train every CLIP weight, frame average
-    ensemble_weight: float = 1.0  # ViFi weight-space ensembling: (1-w)*clip + w*finetuned
-    contrastive: str = "ce"  # "ce": all class texts of the dataset; "kl": the reference's symmetric KL
-    contrastive_weight: float = 1.0  # lambda_1
-    tfd_weight: float = 1.0  # lambda_2; 0 disables the Temporal Feature Diversity loss
+    ensemble_weight: Annotated[float, Range(at_least=0, at_most=1)] = 1.0  # ViFi weight-space ensembling: (1-w)*clip + w*finetuned
+    contrastive: Literal["ce", "kl"] = "ce"  # "ce": all class texts of the dataset; "kl": the reference's symmetric KL
+    contrastive_weight: NonNegativeFloat = 1.0  # lambda_1
+    tfd_weight: NonNegativeFloat = 1.0  # lambda_2; 0 disables the Temporal Feature Diversity loss
     grad_checkpointing: bool = False
     tc_clip: TCClipOptions = field(default_factory=TCClipOptions)  # family tc_clip only
     alt: ALTOptions = field(default_factory=ALTOptions)  # family alt only
 
     def __post_init__(self):
-        if self.contrastive not in ("ce", "kl"):
-            raise UserError(f"model.contrastive must be 'ce' or 'kl', got {self.contrastive!r}")
         if self.finetune_clip and (self.temporal_tokens or self.spatial_adapters or self.text_adapters):
             raise UserError("model.finetune_clip (ViFi-CLIP) trains CLIP itself: turn temporal tokens and adapters off")
 

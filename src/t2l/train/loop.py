@@ -11,6 +11,7 @@ import time
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Annotated, Literal
 
 import numpy as np
 import pandas as pd
@@ -24,8 +25,10 @@ from t2l.distributed import Dist, gather_objects
 from t2l.evaluate.scoring import ScoreSettings, score, top1
 from t2l.frames.clip_spec import ClipSpec
 from t2l.frames.dataset import FrameSource, VideoClipDataset
+from t2l.frames.decoders import DECODERS
 from t2l.frames.transforms import TrainTransform
 from t2l.model.text import ClassPrompts
+from t2l.params import Count, Fraction, NonNegative, NonNegativeFloat, OneOf, Positive
 from t2l.train import checkpoint
 from t2l.train.inputs import input_digests
 from t2l.train.optim import adamw, warmup_cosine
@@ -33,23 +36,23 @@ from t2l.train.optim import adamw, warmup_cosine
 
 @dataclass(frozen=True)
 class TrainConfig:
-    epochs: int = 50
-    batch_size: int = 70  # per optimiser step, over all ranks and accumulation micro-steps
-    lr: float = 5e-5
-    token_lr_scale: float = 1.0  # learning-rate multiplier of the temporal tokens (1: the reference)
-    weight_decay: float = 0.2
-    betas: tuple[float, float] = (0.9, 0.98)
-    eps: float = 1e-8
-    warmup: float = 0.1  # fraction of steps with linear warmup, then cosine
-    grad_clip: float = 1.0  # max global grad norm; 0 disables
-    accumulation: int = 1  # micro-steps per optimiser step
-    precision: str = "auto"  # auto: bf16 (or fp16 + grad scaler) on GPU, fp32 on CPU; or fp32/bf16/fp16
+    epochs: Count = 50
+    batch_size: Count = 70  # per optimiser step, over all ranks and accumulation micro-steps
+    lr: Positive = 5e-5
+    token_lr_scale: NonNegativeFloat = 1.0  # learning-rate multiplier of the temporal tokens (1: the reference)
+    weight_decay: NonNegativeFloat = 0.2
+    betas: tuple[Fraction, Fraction] = (0.9, 0.98)
+    eps: Positive = 1e-8
+    warmup: Fraction = 0.1  # fraction of steps with linear warmup, then cosine
+    grad_clip: NonNegativeFloat = 1.0  # max global grad norm; 0 disables
+    accumulation: Count = 1  # micro-steps per optimiser step
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # auto: bf16 (or fp16 + grad scaler) on GPU, fp32 on CPU; or fp32/bf16/fp16
     flip: bool = True  # off where direction is the label (SSv2, the embedded world)
-    decoder: str = "archive"  # archive (extracted frames), decord, pyav
-    workers: int = 2
-    eval_batch_size: int = 64
-    val_every: int = 1  # epochs between validations (model selection)
-    seed: int = 0
+    decoder: Annotated[str, OneOf(DECODERS)] = "archive"  # archive (extracted frames), decord, pyav
+    workers: NonNegative = 2
+    eval_batch_size: Count = 64
+    val_every: Count = 1  # epochs between validations (model selection)
+    seed: NonNegative = 0
     descriptions: bool = True  # encode classes by their LLM descriptions when available
 
 

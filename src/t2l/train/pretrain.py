@@ -25,6 +25,7 @@ from t2l.frames.transforms import normalize
 from t2l.fsio import file_digest, save_torch, write_json
 from t2l.model.backbone import create_clip, tokenizer
 from t2l.model.losses import multi_positive_kl_loss
+from t2l.params import Count, Fraction, NonNegative, NonNegativeFloat, Positive
 from t2l.train import checkpoint
 from t2l.train.optim import adamw, warmup_cosine
 
@@ -36,19 +37,19 @@ TRAIN_STREAM, HELD_OUT_STREAM = 0, 1
 @dataclass(frozen=True)
 class PretrainConfig:
     backbone: str = "t2l-tiny"
-    seed: int = 0
-    steps: int = 3000
-    batch_size: int = 256
-    lr: float = 1e-3
-    weight_decay: float = 0.1
-    warmup: float = 0.05
-    images: int = 100_000  # rendered training images, each captioned afresh at every draw
-    held_out: int = 2000  # images of another random stream for the zero-shot check
-    group_size: int = 8  # images per group of a batch that differ in one attribute only
-    free: dict[str, float] = field(default_factory=lambda: {"shape": 0.3, "position": 0.3, "size": 0.2,
+    seed: NonNegative = 0
+    steps: Count = 3000
+    batch_size: Count = 256
+    lr: Positive = 1e-3
+    weight_decay: NonNegativeFloat = 0.1
+    warmup: Fraction = 0.05
+    images: Count = 100_000  # rendered training images, each captioned afresh at every draw
+    held_out: Count = 2000  # images of another random stream for the zero-shot check
+    group_size: Count = 8  # images per group of a batch that differ in one attribute only
+    free: dict[str, NonNegativeFloat] = field(default_factory=lambda: {"shape": 0.3, "position": 0.3, "size": 0.2,
                                                             "colour": 0.1, "background": 0.1})
-    checkpoint_every: int = 250
-    workers: int = 2  # rendering processes
+    checkpoint_every: Count = 250
+    workers: Count = 2  # rendering processes
 
 
 def augment(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
