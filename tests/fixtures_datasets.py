@@ -224,9 +224,10 @@ def make_all(base: Path) -> dict:
     return trees
 
 
-def params_text(trees: dict) -> str:
-    datasets = {name: {"adapter": ADAPTER[name], "root": str(t["root"]), "watch": str(t["root"]), "options": t["options"]}
-                for name, t in trees.items()}
+def params_text(trees: dict, release: bool = False) -> str:
+    """The trees as params' datasets; ``release``: compare them with the official releases (they are far smaller)."""
+    datasets = {name: {"adapter": ADAPTER[name], "root": str(t["root"]), "watch": str(t["root"]), "options": t["options"],
+                       "release": release} for name, t in trees.items()}
     return yaml.safe_dump({"datasets": datasets, "protocols": PROTOCOLS})
 
 

@@ -44,6 +44,37 @@ def test_splits_and_validate_cli_pass_and_report_missing_kinetics_videos(real_da
         assert set(info["missing_videos"][split]["first"]) == missing
 
 
+def test_validate_compares_each_dataset_with_its_official_release(real_datasets, tmp_path):
+    from fixtures_datasets import params_text
+
+    params = tmp_path / "params.yaml"
+    params.write_text(params_text(real_datasets["trees"], release=True))
+    proc = run_t2l("validate", "--splits-dir", str(real_datasets["splits"]), "--protocols-dir", str(tmp_path / "none"),
+                   "--report", str(tmp_path / "report.json"), "--params", str(params), check=False)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    report = proc.stderr
+    for dataset, classes in (("ucf101", 101), ("hmdb51", 51), ("k400", 400), ("k600", 600), ("ssv2", 174)):
+        ours = json.loads((real_datasets["splits"] / dataset / "dataset.json").read_text())["classes"]
+        assert f"{dataset}/dataset.json  [release suite]" in report
+        assert re.search(rf"{dataset}/dataset.json  \[release suite\]\n  expect_column_max_to_be_between\(column=classes\) "
+                         rf"failed: the official \w+ release has {classes} classes[^\n]*\n    observed: {ours}\n", report)
+    ucf_videos = len(list(real_datasets["trees"]["ucf101"]["root"].rglob("*.avi")))
+    assert f"release has 13,320 .avi files under the dataset root\n    observed: {ucf_videos}\n" in report
+    assert "ucf101_vifi/dataset.json" not in report  # a published split list: no release to compare with
+
+
+def test_a_dataset_as_released_passes_and_its_missing_youtube_videos_are_counted(real_datasets, tmp_path, monkeypatch):
+    from t2l.data.splits import releases
+    from t2l.data.validate import release
+
+    info = json.loads((real_datasets["splits"] / "k400" / "dataset.json").read_text())
+    monkeypatch.setitem(releases.RELEASES, "kinetics400", releases.Release(info["classes"]))
+    record = release.record(real_datasets["splits"] / "k400", "kinetics400", str(real_datasets["trees"]["k400"]["root"]))
+    assert record["success"] and record["observed"] == {"classes": info["classes"]}
+    assert record["missing_videos"] == {"train": len(K400_MISSING), "val": 0}
+    assert release.record(real_datasets["splits"] / "k400", "generic", "unused") is None
+
+
 @pytest.mark.parametrize("folder, text", [
     ("ApplyEyeMakeup", "apply eye makeup"), ("YoYo", "yo yo"), ("PlayingDaf", "playing daf"), ("Skijet", "skijet"),
     ("TaiChi", "tai chi"), ("PushUps", "push ups"), ("HandstandPushups", "handstand pushups"),

@@ -81,6 +81,10 @@ def test_every_model_gets_the_same_metric_names_and_a_model_tag(client, tracked,
             "zero_shot/synthetic_target/splits/synthetic_target/test1/top1"} <= names
     assert nested["zero_shot/synthetic_target/vanilla"].data.params["trainable_parameters"] == "0"
     assert int(nested["zero_shot/synthetic_target/t2l"].data.params["trainable_parameters"]) > 0
+    seen = nested["zero_shot/synthetic_target/t2l"].data.params  # how the evaluation saw clips and classes
+    assert {k: seen[k] for k in ("eval.frames", "eval.views", "eval.crop", "eval.ensemble_weight")} == {
+        "eval.frames": "8", "eval.views": "1 clips x 1 crops", "eval.crop": "64", "eval.ensemble_weight": "1.0"}
+    assert seen["eval.text"] == "descriptions: synthetic_target.json (template)"
     assert "zero_shot/source_val/top1" in nested["zero_shot/source_val/t2l"].data.metrics
 
 

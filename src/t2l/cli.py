@@ -116,9 +116,16 @@ def validate(splits_dir: Path = SPLITS, protocols_dir: Path = PROTOCOLS,
 
     if not protocols_dir.is_dir():
         typer.echo(f"validate: no protocol directory {protocols_dir}; checking dataset splits only")
-    roots = {n: spec.root for n, spec in _datasets(params, None).items()}
-    summary = run(splits_dir, roots, report, protocols_dir if protocols_dir.is_dir() else None)
+    datasets = _datasets(params, None)
+    releases = {n: spec.adapter for n, spec in datasets.items() if spec.release}
+    summary = run(splits_dir, {n: spec.root for n, spec in datasets.items()}, report,
+                  protocols_dir if protocols_dir.is_dir() else None, releases)
     typer.echo(f"validate: {len(summary['files'])} files passed")
+    for r in summary["files"]:
+        if r["suite"] == "release":
+            missing = ", ".join(f"{s} {n:,}" for s, n in r["missing_videos"].items() if n)
+            typer.echo(f"validate: {r['file']}: as released ({', '.join(f'{k} {v:,}' for k, v in r['observed'].items())})"
+                       + (f"; missing videos (deleted upstream, left out): {missing}" if missing else ""))
 
 
 @app.command()

@@ -14,6 +14,7 @@ class DatasetSpec:
     root: str  # directory holding the videos; split paths are relative to it
     watch: str  # what DVC watches for changes of the dataset: its annotation files, or the whole (small) root
     options: dict = field(default_factory=dict)  # adapter-specific, e.g. annotation directories
+    release: bool = True  # t2l validate compares class and video counts with the official release (false: a subset)
 
 
 def configured(params: str | Path) -> dict[str, DatasetSpec]:

@@ -123,6 +123,20 @@ class Tracker:
         return {**flat_params(fields, "model."), "backbone": fields["backbone"],
                 "trainable_parameters": str(c["trainable"]), "total_parameters": str(c["total"])}
 
+    @cached_property
+    def evaluate_cfg(self) -> EvaluateConfig:
+        return parse(EvaluateConfig, self.params.get("evaluate") or {}, "evaluate")
+
+    def evaluation_params(self, fields: dict, dataset: str) -> dict[str, str]:
+        """How an evaluation saw its clips and classes: frames, views, crop, class texts, ensembling."""
+        ev, clip = self.evaluate_cfg, clip_spec(self.params)
+        described = self.inp.descriptions / f"{dataset}.json"
+        backend = (self.params.get("describe") or {}).get("backend", "")
+        text = (f"descriptions: {described.name} ({backend})" if ev.descriptions and described.is_file()
+                else "class names")
+        return {"eval.frames": str(ev.frames or fields["frames"]), "eval.views": f"{ev.clips} clips x {ev.crops} crops",
+                "eval.crop": str(clip.crop), "eval.text": text, "eval.ensemble_weight": str(fields["ensemble_weight"])}
+
     # -- nested runs ---------------------------------------------------------------------------
     def nested(self, name: str, tags: dict):
         run = mlflow.start_run(experiment_id=self.experiment, run_name=name, nested=True, tags=tags)
@@ -150,8 +164,10 @@ class Tracker:
         notes = {f"notes.{k}": str(v) for k, v in (metrics.get("notes") or {}).items()}
         for model, group, values in metric_groups(protocol, metrics):
             tags = {"kind": "evaluate", "model": model, "protocol": protocol, "group": group, **notes}
+            dataset = next((e.dataset for _, e in refs if group in (e.group, e.dataset)), group)
             with self.nested(f"{protocol}/{group}/{model}", tags):
-                mlflow.log_params(self.model_params(self.model_fields(protocol, model)))
+                fields = self.model_fields(protocol, model)
+                mlflow.log_params({**self.model_params(fields), **self.evaluation_params(fields, dataset)})
                 mlflow.log_metrics(values)
                 reports = self.inp.reports / protocol / model
                 for run, ref in refs:
@@ -179,7 +195,7 @@ class Tracker:
         protocol_dir = self.inp.protocols / "zero_shot"
         if not self.cfg.figures.videos or not any(dirs.values()) or not protocol_dir.is_dir():
             return []
-        ev = parse(EvaluateConfig, self.params.get("evaluate") or {}, "evaluate")
+        ev = self.evaluate_cfg
         ref = read_runs(protocol_dir)[0].eval[0]
         rows = figures.pick_rows(ref.rows(), self.cfg.figures.videos)
         source = FrameSource(ev.decoder, self.inp.frames / ref.dataset)

@@ -46,14 +46,17 @@ def run(name: str, frame: pd.DataFrame, expectations: list, show: list[str]) -> 
             "arguments": kwargs,
             "why": (config.meta or {}).get("why", ""),
             "unexpected_count": r.result.get("unexpected_count", len(index)),
-            "observed": r.result.get("observed_value"),
+            "observed": _plain(r.result.get("observed_value")),
             "rows": [{"line": int(i) + 2, **{c: _plain(frame.at[i, c]) for c in cols}} for i in index[:MAX_ROWS]],
         })
     return failures
 
 
 def _plain(v):
-    return None if pd.isna(v) else v
+    """A JSON-able value: numpy scalars as Python ones, NaN as None."""
+    if isinstance(v, (list, dict)):
+        return v
+    return None if pd.isna(v) else v.item() if hasattr(v, "item") else v
 
 
 def check(suite: str, file, frame: pd.DataFrame, expectations: list, show: list[str]) -> dict:

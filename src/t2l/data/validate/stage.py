@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from t2l.data.splits.schema import CLASSES_FILE, dataset_info
-from t2l.data.validate import files, overlap
+from t2l.data.validate import files, overlap, release
 from t2l.data.validate.protocols import protocol_dirs, validate_protocol
 from t2l.errors import UserError
 from t2l.fsio import write_json
@@ -45,13 +45,17 @@ def format_report(records: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def run(splits_dir: Path, roots: dict[str, str], report: Path, protocols_dir: Path | None = None) -> dict:
-    """Validate every dataset in ``roots`` (name -> video root) and every protocol directory under
-    ``protocols_dir``; write ``report``; raise ValidationFailed on any failure."""
+def run(splits_dir: Path, roots: dict[str, str], report: Path, protocols_dir: Path | None = None,
+        releases: dict[str, str] | None = None) -> dict:
+    """Validate every dataset in ``roots`` (name -> video root), each in ``releases`` (name ->
+    adapter) against its official release, and every protocol directory under ``protocols_dir``;
+    write ``report``; raise ValidationFailed on any failure."""
     splits_dir = Path(splits_dir)
     records = []
     for dataset, root in roots.items():
         records += validate_dataset(splits_dir / dataset, dataset, root)
+        if dataset in (releases or {}):
+            records += filter(None, [release.record(splits_dir / dataset, releases[dataset], root)])
     for pdir in protocol_dirs(protocols_dir) if protocols_dir else []:
         records += validate_protocol(pdir, splits_dir, roots)
     summary = {"success": all(r["success"] for r in records), "files": records}
