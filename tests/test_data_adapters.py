@@ -208,3 +208,31 @@ def test_a_byte_order_mark_is_not_part_of_the_first_field(real_datasets, tmp_pat
     assert written == sorted(p.name for p in (real_datasets["splits"] / dataset).glob("*.csv"))
     for name in written:  # the same splits as without the mark
         assert (out / name).read_bytes() == (real_datasets["splits"] / dataset / name).read_bytes(), name
+
+
+def test_doctor_counts_each_converted_dataset_and_estimates_its_archives(real_datasets, tmp_path):
+    import yaml
+    from fixtures_datasets import params_text
+
+    from t2l.doctor import checks
+
+    project = tmp_path / "project"
+    shutil.copytree(real_datasets["splits"], project / "data/splits")
+    params = yaml.safe_load(params_text(real_datasets["trees"], release=True))
+    params["clip"] = {"short_side": 32}
+    (project / "bad.pt").write_bytes(b"not torch")
+    params["model"] = {"pretrained": "bad.pt"}
+    found = {c.what.split(":")[0] if c.what.startswith("datasets.") and ": " in c.what else c.what: c
+             for c in checks(params, project)}
+    ucf = next(c for c in found.values() if c.what.startswith("datasets.ucf101: "))
+    ours = json.loads((real_datasets["splits"] / "ucf101" / "dataset.json").read_text())["classes"]
+    assert ucf.what.startswith(f"datasets.ucf101: {ours} classes, ") and not ucf.ok and not ucf.required
+    assert "official release has 101 classes" in ucf.fix
+    k400 = next(c for c in found.values() if c.what.startswith("datasets.k400: "))
+    assert f"{len(K400_MISSING)} listed but missing (deleted upstream; left out)" in k400.what
+    estimates = [c for c in found.values() if " frame archives: about " in c.what]
+    assert len(estimates) == len(real_datasets["trees"]) and all("from 3 sampled" in c.what for c in estimates)
+    disk = next(c for c in found.values() if c.what.startswith("free disk for the frame archives"))
+    assert disk.ok and disk.required
+    weights = found["bad.pt loads"]
+    assert not weights.ok and "not a loadable state dict" in weights.fix

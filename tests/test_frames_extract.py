@@ -336,3 +336,23 @@ def test_a_configured_dataset_without_splits_is_a_clear_error(tmp_path):
     with pytest.raises(UserError, match=rf"^{tmp_path / 'splits/bad'}: no canonical splits of dataset 'bad'"):
         run(CFG, {"bad": str(tmp_path / "videos")}, tmp_path / "splits", tmp_path / "frames")
     assert not (tmp_path / "frames").exists()
+
+
+def test_the_footprint_estimate_measures_what_an_archive_stores(tmp_path):
+    import zipfile
+
+    from t2l.frames.extract import extract_one
+    from t2l.frames.footprint import archived_bytes, estimate
+
+    videos = [make_video(tmp_path / f"v{i}.mp4", frames=6 + 4 * i, size=48, seed=i) for i in range(3)]
+    cfg = ExtractConfig(short_side=32, jpeg_quality=90)
+    stored = []
+    for v in videos:
+        extract_one(v, tmp_path / f"{v.name}.zip", cfg)
+        with zipfile.ZipFile(tmp_path / f"{v.name}.zip") as z:
+            stored.append(sum(i.file_size for i in z.infolist() if i.filename != archive.META))
+    assert [archived_bytes(v, 32, 90)[1] for v in videos] == stored
+    (tmp_path / "broken.mp4").write_bytes(b"not a video")
+    f = estimate(tmp_path, [v.name for v in videos] + ["broken.mp4"], 32, 90, sample=4)
+    assert (f.videos, f.sampled, f.frames_per_video) == (4, 3, 10.0)
+    assert f.total_bytes == pytest.approx(4 * sum(stored) / 3)
