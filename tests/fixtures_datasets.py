@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 
 import yaml
-from conftest import moving_square, run_t2l
+from helpers import moving_square, run_t2l
 
 from t2l.video.ffmpeg_io import write_video
 

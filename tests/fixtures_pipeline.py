@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import yaml
-from conftest import BIN, REPO, TINY_WORLD
+from helpers import BIN, REPO, TINY_WORLD
 
 from t2l.params import as_dict
 

@@ -18,9 +18,9 @@ os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ["DO_NOT_TRACK"] = "1"
 
 import pytest  # noqa: E402
-from conftest import REPO  # noqa: E402
 from fixtures_pipeline import scratch_project as pipeline_project  # noqa: E402, F401
 from fixtures_pipeline import small_params
+from helpers import REPO  # noqa: E402
 
 sys.path.insert(0, str(REPO))  # the `pipelines` package
 JOBS = ("zs-t2l", "zs-ttl", "b2n-t2l", "fs-t2l", "sup-t2l")  # every protocol; Fig. 3 compares zs-ttl and zs-t2l

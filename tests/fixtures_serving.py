@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Iterator
 
 import httpx
-from conftest import BIN
+from helpers import BIN
 
 CLASSES = ["heart moving left", "heart moving right", "heart rotating clockwise", "heart rotating counterclockwise"]
 STARTUP_S = 240

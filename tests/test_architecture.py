@@ -7,7 +7,7 @@ from functools import cache
 from pathlib import Path
 
 import yaml
-from conftest import REPO
+from helpers import REPO
 
 SRC = REPO / "src"
 PACKAGE = SRC / "t2l"

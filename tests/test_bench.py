@@ -6,7 +6,7 @@ import time
 import pytest
 import torch
 import yaml
-from conftest import run_t2l
+from helpers import run_t2l
 
 from t2l.bench import data_path, model_cost, profile
 from t2l.bench.memory import peak_memory

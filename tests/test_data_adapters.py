@@ -5,8 +5,8 @@ import re
 import shutil
 
 import pytest
-from conftest import run_t2l
 from fixtures_datasets import ADAPTER, HMDB_CLASSES, K400_MISSING, K600_MISSING, Clips, make_hmdb51
+from helpers import run_t2l
 
 from t2l.data.splits import adapters
 from t2l.data.splits.schema import SPLIT_COLUMNS, read_table

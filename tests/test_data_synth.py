@@ -7,7 +7,7 @@ import decord
 import ffmpeg
 import numpy as np
 import pandas as pd
-from conftest import TINY_WORLD
+from helpers import TINY_WORLD
 
 from t2l.data.synth.captions import caption, full_caption, position_word, size_word
 from t2l.data.synth.images import render_images

@@ -5,7 +5,7 @@ import shutil
 
 import pandas as pd
 import pytest
-from conftest import run_t2l, world_params, write_splits
+from helpers import run_t2l, world_params, write_splits
 
 from t2l.data.protocols import stage as protocols
 from t2l.data.splits.schema import SPLIT_COLUMNS, read_table

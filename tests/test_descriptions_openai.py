@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import BIN, REPO, run_t2l
+from helpers import BIN, REPO, run_t2l
 
 from t2l.data.splits.schema import CLASSES_FILE, classes_frame
 from t2l.descriptions.config import DescribeConfig

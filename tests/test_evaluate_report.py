@@ -2,7 +2,7 @@
 
 import json
 
-from conftest import run_t2l
+from helpers import run_t2l
 
 
 def test_report_renders_the_metrics_files(tmp_path):

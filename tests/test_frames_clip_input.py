@@ -7,7 +7,7 @@ import os
 
 import pytest
 import torch
-from conftest import make_video
+from helpers import make_video
 
 from t2l.frames.clip_input import ClipError, ClipLimits, clip_input, read_file
 from t2l.frames.decoders import make_decoder

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import BIN, TINY_WORLD, make_video, moving_square, world_params, write_splits
+from helpers import BIN, TINY_WORLD, make_video, moving_square, world_params, write_splits
 
 from t2l.data.splits.schema import classes_frame, split_frame, write_dataset
 from t2l.data.synth.world import SOURCE, TARGET

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import make_video
+from helpers import make_video
 
 from t2l.frames import archive
 from t2l.frames.dataset import FrameSource, VideoClipDataset

@@ -132,7 +132,7 @@ def test_every_section_is_typed_and_ranged(build, values, message):
 ])
 def test_the_cli_stops_with_one_line_naming_the_key(tmp_path, change, message):
     import yaml
-    from conftest import REPO, run_t2l
+    from helpers import REPO, run_t2l
 
     shipped = yaml.safe_dump(yaml.safe_load((REPO / "params.yaml").read_text()), sort_keys=False)
     path = tmp_path / "params.yaml"

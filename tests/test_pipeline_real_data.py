@@ -9,8 +9,8 @@ import shutil
 
 import torch
 import yaml
-from conftest import REPO, run_t2l
 from fixtures_pipeline import scratch_project, sh
+from helpers import REPO, run_t2l
 
 from t2l import profiles
 from t2l.model.backbone import create_clip

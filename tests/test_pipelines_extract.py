@@ -6,7 +6,7 @@ from __future__ import annotations
 import fixtures_prefect  # noqa: F401  (Prefect settings before prefect is imported)
 import pandas as pd
 import pytest
-from conftest import run_t2l, world_params, write_splits
+from helpers import run_t2l, world_params, write_splits
 
 from pipelines.extract import run_extraction
 

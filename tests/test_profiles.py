@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO
+from helpers import REPO
 
 from t2l import profiles
 from t2l.data.datasets import DatasetSpec

@@ -29,9 +29,9 @@ from pathlib import Path
 import fixtures_prefect  # noqa: F401  (Prefect settings before prefect is imported)
 import httpx
 import pytest
-from conftest import REPO, run_t2l
 from fixtures_prefect import MODEL
 from fixtures_serving import CLASSES, copy_model, cpu_ticks, decode_workers, rss_mb, served, upload
+from helpers import REPO, run_t2l
 
 QUICK_S = 10  # an attack must be answered within this; a stalled server fails instead
 LEAKS = ("stack_trace", "Traceback", "site-packages", "/github/", 'File "')

@@ -9,9 +9,9 @@ import fixtures_prefect  # noqa: F401  (Prefect settings before prefect is impor
 import mlflow
 import pandas as pd
 import pytest
-from conftest import run_t2l
 from fixtures_prefect import MODEL
 from fixtures_serving import CLASSES, copy_model, served, upload
+from helpers import run_t2l
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 import torch
 import yaml
-from conftest import BIN, run_t2l
 from fixtures_pipeline import JOB
+from helpers import BIN, run_t2l
 
 from t2l.data.protocols.reader import SplitRef, read_runs
 from t2l.evaluate import aggregate

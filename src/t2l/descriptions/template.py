@@ -8,15 +8,7 @@ action, by what happens over time, in the words of the world's captions
 from __future__ import annotations
 
 from t2l.data.synth.motions import DESCRIPTIONS, split_class
-from t2l.descriptions.names import readable
-
-# worded to read sensibly for human actions ("apply eye makeup")
-TEMPLATES = (
-    "{name} is an action seen in a video, recognised by how things move over time.",
-    "a short video clip showing {name}.",
-    "an example of {name}, from its start to its end.",
-    "in this video, {name} happens over several frames.",
-)
+from t2l.descriptions.names import TEMPLATES, readable
 
 
 def texts_for(name: str) -> tuple[str, ...]:

@@ -9,10 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from t2l.descriptions.names import NAME_PROMPTS
 from t2l.model import clip_parts as parts
-
-# Used when a class has no description: neutral wording that fits actions and the embedded world.
-TEMPLATES = ("a video of {}.", "a clip of {}.", "{}.", "a video showing {}.", "footage of {}.")
 
 
 def encode_text(clip, tokens: torch.Tensor, adapters: nn.ModuleList | None = None) -> torch.Tensor:
@@ -46,7 +44,7 @@ class ClassPrompts:
     @classmethod
     def from_names(cls, names: list[str], tokenizer, descriptions: dict[str, list[str]] | None = None) -> "ClassPrompts":
         """Descriptions where given, else the template ensemble over the class name."""
-        return cls.build([list((descriptions or {}).get(n) or [t.format(n) for t in TEMPLATES]) for n in names], tokenizer)
+        return cls.build([list((descriptions or {}).get(n) or [t.format(n) for t in NAME_PROMPTS]) for n in names], tokenizer)
 
     def sample(self, rng: np.random.Generator) -> "ClassPrompts":
         """One randomly chosen prompt per class (training draws a fresh one each step)."""
