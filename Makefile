@@ -15,7 +15,7 @@ demo: setup  ## the whole pipeline on the embedded default
 
 test: setup  ## the test suite
 	ruff check src pipelines tests scripts
-	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} pytest -n $(TEST_WORKERS) --dist loadgroup
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} pytest -n $(TEST_WORKERS)
 
 paper: setup  ## a paper experiment on real data: make paper EXP=zero_shot_k400 (see profiles/)
 	@test -n "$(EXP)" || { echo "make paper EXP=<profile>; profiles: $$(t2l profile | tr '\n' ' ')"; exit 2; }

@@ -3,7 +3,10 @@ the retraining flow (helpers that are not fixtures live in ``helpers.py``)."""
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -51,11 +54,41 @@ def retrained(prefect_server, tmp_path_factory):
     return retrain_once(tmp_path_factory.mktemp("retrained"))
 
 
+# -- pytest -n (make test): the tests that share an expensive session fixture run on one worker --
+SHARED = {"retrained": "prefect", "prefect_server": "prefect", "real_datasets": "official"}  # fixture -> group
+
+
+def pytest_configure(config):
+    if not hasattr(config, "workerinput"):  # the controller names the file its workers write their groups to
+        os.environ.setdefault("T2L_TEST_GROUPS", str(Path(tempfile.gettempdir()) / f"t2l-test-groups-{os.getpid()}.json"))
+
+
+def pytest_unconfigure(config):
+    if not hasattr(config, "workerinput"):
+        Path(os.environ["T2L_TEST_GROUPS"]).unlink(missing_ok=True)
+
+
 def pytest_collection_modifyitems(items):
-    """Under ``pytest -n`` (``make test``), the tests sharing an expensive session fixture run on one
-    worker, so it is built once: the Prefect server and retraining flow, and the official layouts."""
-    for item in items:
-        names = set(item.fixturenames)
-        group = "prefect" if names & {"prefect_server", "retrained"} else "official" if "real_datasets" in names else None
-        if group:
-            item.add_marker(pytest.mark.xdist_group(group))
+    """A worker writes ``{test: group}`` for the tests that use a SHARED fixture (directly or not)."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return
+    groups = {item.nodeid: g for item in items for fixture, g in SHARED.items() if fixture in item.fixturenames}
+    path = Path(os.environ["T2L_TEST_GROUPS"])
+    partial = path.with_suffix(f".{os.getpid()}.partial")
+    partial.write_text(json.dumps(groups))
+    partial.replace(path)
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """Whole groups to one worker each (largest first), every other test to whichever worker is free."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedFixtureScheduling(LoadScopeScheduling):
+        groups: dict[str, str] | None = None
+
+        def _split_scope(self, nodeid: str) -> str:
+            if self.groups is None:  # written by the workers before they report their collections
+                self.groups = json.loads(Path(os.environ["T2L_TEST_GROUPS"]).read_text())
+            return self.groups.get(nodeid, nodeid)
+
+    return SharedFixtureScheduling(config, log)
