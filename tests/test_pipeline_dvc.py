@@ -44,3 +44,20 @@ def test_every_stage_ran_wrote_its_outputs_and_is_up_to_date(retrained):
     assert "Running stage" not in sh("dvc", "repro", cwd=project)  # (it records the frozen stand-in's outputs)
     assert "Data and pipelines are up to date" in sh("dvc", "repro", cwd=project)
     assert "up to date" in sh("dvc", "status", cwd=project)
+
+
+def test_dvc_metrics_show_is_one_short_row_per_headline_with_a_column_per_variant(retrained):
+    from t2l.evaluate.summary import headlines
+
+    shown = sh("dvc", "metrics", "show", cwd=retrained.project).splitlines()
+    assert shown and max(map(len, shown)) < 200, shown
+    header = shown[0].split()
+    assert header[0] == "Path" and {"t2l", "vanilla", "ttl"} <= set(header)
+    rows = {line.split()[0]: line.split()[1:] for line in shown[1:]}
+    assert {"metrics/summary/zero_shot/synthetic_target.json", "metrics/summary/base2novel/synthetic_source.hm.json",
+            "metrics/summary/few_shot/synthetic_source.k1.json", "metrics/summary/robustness/synthetic_target.shifted.json",
+            "metrics/summary/fully_supervised/synthetic_source.json"} <= set(rows)
+    metrics = json.loads((retrained.project / "metrics/zero_shot.json").read_text())
+    t2l = rows["metrics/summary/zero_shot/synthetic_target.json"][header.index("t2l") - 1]
+    assert float(t2l) == round(100 * metrics["t2l"]["synthetic_target"]["top1_mean"], 1)
+    assert headlines("zero_shot", metrics)["synthetic_target"]["t2l"] == float(t2l)

@@ -232,6 +232,8 @@ def evaluate(protocol: str = typer.Option(..., help="An evaluation of params.yam
              protocols_dir: Path = PROTOCOLS, models_dir: Path = MODELS, frames_dir: Path = FRAMES_DIR,
              descriptions_dir: Path = DESCRIPTIONS,
              out: Path = typer.Option(None, help="Metrics JSON (default: metrics/<evaluation>.json)."),
+             summary_dir: Path = typer.Option(None, help="Headline numbers, one JSON per row of `dvc metrics show` "
+                                                         "(default: metrics/summary/<evaluation>)."),
              reports: Path = typer.Option(Path(layout.REPORTS), "--reports-dir", help="Per-class and confusion CSVs."),
              params: Path = PARAMS):
     """Evaluate every model of a protocol; every video of every split is scored."""
@@ -250,7 +252,8 @@ def evaluate(protocol: str = typer.Option(..., help="An evaluation of params.yam
     try:
         evaluator = Evaluator(cfg, clip_spec(p), model_fields(p), read_jobs(p), protocols_dir, models_dir, frames_dir,
                               descriptions_dir, reports, d)
-        metrics = run(protocol, trained_on(p, protocol), evaluator, out or Path(layout.METRICS) / f"{protocol}.json")
+        metrics = run(protocol, trained_on(p, protocol), evaluator, out or Path(layout.METRICS) / f"{protocol}.json",
+                      summary_dir or Path(layout.SUMMARY) / protocol)
     finally:
         distributed.cleanup()
     if d.main:

@@ -16,6 +16,7 @@ BACKBONES = "models/backbones"  # downloaded CLIP weights (weights@)
 MODELS = "models"  # trained models: models/<protocol>/<job>/<run>/ (train@)
 CHECKPOINTS = "runs"  # resume checkpoints, outside DVC
 METRICS = "metrics"  # metrics/<evaluation>.json (evaluate@)
+SUMMARY = "metrics/summary"  # metrics/summary/<evaluation>/<row>.json: headline numbers (dvc metrics show)
 REPORTS = "reports"  # per-class and confusion CSVs (evaluate@)
 FIGURES = "reports/figures"  # PNG figures (figures)
 TRACKED = "mlflow/track.json"  # MLflow run ids of the last execution (track)

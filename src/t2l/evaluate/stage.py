@@ -19,7 +19,7 @@ from t2l.data.protocols.reader import Run, SplitRef, read_runs
 from t2l.descriptions.read import load_descriptions
 from t2l.distributed import Dist
 from t2l.errors import UserError
-from t2l.evaluate import aggregate, robustness
+from t2l.evaluate import aggregate, robustness, summary
 from t2l.evaluate.metrics import confusion, per_class, summary
 from t2l.evaluate.perturbations import perturbation
 from t2l.evaluate.probes import probe_ceilings
@@ -144,9 +144,11 @@ class Evaluator:
         return metrics
 
 
-def run(evaluation: str, protocol: str, evaluator: Evaluator, out: Path) -> dict:
+def run(evaluation: str, protocol: str, evaluator: Evaluator, out: Path, summary_dir: Path) -> dict:
+    """Score, then write the metrics JSON to ``out`` and its headline numbers under ``summary_dir``."""
     with torch.no_grad():
         metrics = evaluator.evaluate(evaluation, protocol)
     if evaluator.d.main:
         write_json(out, metrics)
+        summary.write(evaluation, metrics, summary_dir)
     return metrics
