@@ -47,7 +47,7 @@ def test_every_stage_ran_wrote_its_outputs_and_is_up_to_date(retrained):
 
 
 def test_dvc_metrics_show_is_one_short_row_per_headline_with_a_column_per_variant(retrained):
-    from t2l.evaluate.summary import headlines
+    from t2l.evaluate.headlines import table
 
     shown = sh("dvc", "metrics", "show", cwd=retrained.project).splitlines()
     assert shown and max(map(len, shown)) < 200, shown
@@ -60,4 +60,4 @@ def test_dvc_metrics_show_is_one_short_row_per_headline_with_a_column_per_varian
     metrics = json.loads((retrained.project / "metrics/zero_shot.json").read_text())
     t2l = rows["metrics/summary/zero_shot/synthetic_target.json"][header.index("t2l") - 1]
     assert float(t2l) == round(100 * metrics["t2l"]["synthetic_target"]["top1_mean"], 1)
-    assert headlines("zero_shot", metrics)["synthetic_target"]["t2l"] == float(t2l)
+    assert table("zero_shot", metrics)["synthetic_target"]["t2l"] == float(t2l)

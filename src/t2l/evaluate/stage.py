@@ -19,7 +19,7 @@ from t2l.data.protocols.reader import Run, SplitRef, read_runs
 from t2l.descriptions.read import load_descriptions
 from t2l.distributed import Dist
 from t2l.errors import UserError
-from t2l.evaluate import aggregate, robustness, summary
+from t2l.evaluate import aggregate, headlines, robustness
 from t2l.evaluate.metrics import confusion, per_class, summary
 from t2l.evaluate.perturbations import perturbation
 from t2l.evaluate.probes import probe_ceilings
@@ -150,5 +150,5 @@ def run(evaluation: str, protocol: str, evaluator: Evaluator, out: Path, summary
         metrics = evaluator.evaluate(evaluation, protocol)
     if evaluator.d.main:
         write_json(out, metrics)
-        summary.write(evaluation, metrics, summary_dir)
+        headlines.write(evaluation, metrics, summary_dir)
     return metrics

@@ -28,6 +28,7 @@ from t2l.model.losses import multi_positive_kl_loss
 from t2l.params import Count, Fraction, NonNegative, NonNegativeFloat, Positive
 from t2l.train import checkpoint
 from t2l.train.optim import adamw, warmup_cosine
+from t2l.train.pretrain_image import attribute_codes, train_image_tower
 
 VALUES = {"shape": tuple(SHAPES), "colour": tuple(COLOURS), "background": tuple(BACKGROUNDS),
           "position": POSITIONS, "size": SIZES}
@@ -50,6 +51,8 @@ class PretrainConfig:
                                                             "colour": 0.1, "background": 0.1})
     checkpoint_every: Count = 250
     workers: Count = 2  # rendering processes
+    image_steps: NonNegative = 0  # first phase: the image tower names each attribute (labels); 0 skips it
+    lock_image: bool = False  # contrastive phase trains the text tower only (LiT), keeping the first phase's image tower
 
 
 def augment(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -151,22 +154,32 @@ def run(cfg: PretrainConfig, world, weights: Path, metrics: Path, state_path: Pa
         raise ValueError(f"pretrain.backbone {cfg.backbone} reads {model.visual.image_size[0]} px images; "
                          f"the world's frames are {world.size} px")
     images, attributes = render_images(world, cfg.images, TRAIN_STREAM, cfg.workers)
+    images_t = torch.from_numpy(images)
     records = attributes.to_dict("records")
     tok = tokenizer(cfg.backbone)
-    optimizer = adamw(model, cfg.lr, cfg.weight_decay)
-    scheduler = warmup_cosine(optimizer, cfg.steps, cfg.warmup)
     generator = torch.Generator().manual_seed(cfg.seed)
     identity = {**asdict(cfg), "world": asdict(world)}
     identity["world"].pop("workers", None)
-    start, state = 0, checkpoint.load(state_path)
-    if state is not None and state["config"] == identity:
+    state = checkpoint.load(state_path)
+    state = state if state is not None and state["config"] == identity else None
+    if state is not None:
         model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
         generator.set_state(state["generator"])
         checkpoint.set_rng_state(state["rng"])
+    elif cfg.image_steps:
+        train_image_tower(model, images_t, attribute_codes(attributes, VALUES), VALUES, cfg.image_steps, cfg.batch_size,
+                          cfg.lr, cfg.weight_decay, cfg.warmup, augment, generator)
+        checkpoint.save(state_path, config=identity, step=0, model=model.state_dict(), generator=generator.get_state(),
+                        rng=checkpoint.rng_state())  # the first phase is done; a resumed run starts the second
+    if cfg.lock_image:
+        model.visual.requires_grad_(False)
+    optimizer = adamw(model, cfg.lr, cfg.weight_decay)
+    scheduler = warmup_cosine(optimizer, cfg.steps, cfg.warmup)
+    start = 0
+    if state is not None and "optimizer" in state:
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
         start = state["step"]
-    images_t = torch.from_numpy(images)
     groups = NearMisses(attributes, cfg.free)
     model.train()
     bar = tqdm(range(start, cfg.steps), initial=start, total=cfg.steps, desc="pretrain")
@@ -190,7 +203,8 @@ def run(cfg: PretrainConfig, world, weights: Path, metrics: Path, state_path: Pa
                             optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
                             generator=generator.get_state(), rng=checkpoint.rng_state())
     save_torch(weights, {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()})
-    result = {**check(cfg.backbone, Path(weights), world, cfg.held_out, cfg.workers), "steps": cfg.steps}
+    result = {**check(cfg.backbone, Path(weights), world, cfg.held_out, cfg.workers), "steps": cfg.steps,
+              "image_steps": cfg.image_steps}
     write_json(metrics, result)
     Path(state_path).unlink(missing_ok=True)
     return result

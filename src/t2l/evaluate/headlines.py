@@ -31,7 +31,7 @@ def _headlines(evaluation: str, group: str, values: dict) -> Iterator[tuple[str,
         yield group, values.get("top1_mean", values.get("top1"))
 
 
-def headlines(evaluation: str, metrics: dict) -> dict[str, dict[str, float]]:
+def table(evaluation: str, metrics: dict) -> dict[str, dict[str, float]]:
     """``{row: {variant: value in %, one decimal}}`` of a ``metrics/<evaluation>.json``."""
     rows: dict[str, dict[str, float]] = {}
     for variant, groups in metrics.items():
@@ -47,7 +47,7 @@ def write(evaluation: str, metrics: dict, out_dir: Path) -> list[Path]:
     """``out_dir/<row>.json`` per headline row; the directory holds nothing else."""
     shutil.rmtree(out_dir, ignore_errors=True)
     written = []
-    for row, values in headlines(evaluation, metrics).items():
+    for row, values in table(evaluation, metrics).items():
         written.append(Path(out_dir) / f"{row}.json")
         write_json(written[-1], dict(sorted(values.items())))
     return written
