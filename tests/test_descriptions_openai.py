@@ -179,8 +179,8 @@ def test_retry_after_is_honoured(llm, tmp_path):
 
 
 def test_concurrency_is_bounded(llm, tmp_path):
-    llm.delay_s = 0.5  # long enough that two requests overlap on a loaded machine
-    describe(llm, tmp_path, n=1, concurrency=2)
+    llm.delay_s = 0.4  # long enough that two requests overlap on a loaded machine
+    describe(llm, tmp_path, n=1, concurrency=2, timeout_s=3)
     assert llm.max_in_flight == 2 and len(llm.requests) == len(CLASSES)
 
 
