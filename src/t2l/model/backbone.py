@@ -22,22 +22,24 @@ open_clip.add_model_config(CONFIG_DIR)
 
 # Convolutional stems ("early convolutions help transformers see better", Xiao et al. 2021) for
 # the tiny backbones that learn from scratch on a CPU; open_clip's JSON schema has no field for
-# them. Channels of the stride-2 3x3 convolutions before the final patch projection.
-CONV_STEMS: dict[str, tuple[int, ...]] = {"t2l-tiny": (32, 64)}
+# them. (channels, stride) of each 3x3 convolution before the final patch projection.
+CONV_STEMS: dict[str, tuple[tuple[int, int], ...]] = {
+    "t2l-tiny": ((32, 2), (32, 1), (64, 2), (64, 1), (128, 2), (128, 1)),
+}
 
 
-def conv_stem(patch_size: int, width: int, channels: tuple[int, ...]) -> nn.Sequential:
+def conv_stem(patch_size: int, width: int, layers: tuple[tuple[int, int], ...]) -> nn.Sequential:
     """A stem with the same output grid as a ``patch_size`` patchify convolution."""
-    layers, c_in, stride = [], 3, 1
-    for c in channels:
+    modules, c_in, stride = [], 3, 1
+    for c, s in layers:
         # GroupNorm, not BatchNorm: no running statistics that a frozen backbone could drift
-        layers += [nn.Conv2d(c_in, c, 3, stride=2, padding=1, bias=False), nn.GroupNorm(8, c), nn.GELU()]
-        c_in, stride = c, stride * 2
+        modules += [nn.Conv2d(c_in, c, 3, stride=s, padding=1, bias=False), nn.GroupNorm(8, c), nn.GELU()]
+        c_in, stride = c, stride * s
     rest = patch_size // stride
     if rest * stride != patch_size:
         raise ValueError(f"conv stem strides {stride} do not divide the patch size {patch_size}")
-    layers.append(nn.Conv2d(c_in, width, rest, stride=rest, bias=False))
-    return nn.Sequential(*layers)
+    modules.append(nn.Conv2d(c_in, width, rest, stride=rest, bias=False))
+    return nn.Sequential(*modules)
 
 
 def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
