@@ -1,5 +1,4 @@
-"""Class names: the class map's order, one readable form that matches names across spellings, and
-every wording of class text built from a name alone."""
+"""Class names: the class map's order, and one readable form that matches names across spellings."""
 
 from __future__ import annotations
 
@@ -7,18 +6,6 @@ import re
 from pathlib import Path
 
 from t2l.data.splits.schema import CLASSES_FILE, normalise_class_name, read_table
-
-# The models' prompts for a class that has no description: its name in a neutral template ensemble.
-NAME_PROMPTS = ("a video of {}.", "a clip of {}.", "{}.", "a video showing {}.", "footage of {}.")
-
-# The template backend's descriptions of a class that is not of the embedded world, worded to
-# read sensibly for human actions ("apply eye makeup").
-TEMPLATES = (
-    "{name} is an action seen in a video, recognised by how things move over time.",
-    "a short video clip showing {name}.",
-    "an example of {name}, from its start to its end.",
-    "in this video, {name} happens over several frames.",
-)
 
 
 def class_names(splits_dir: Path, dataset: str) -> list[str]:

@@ -8,7 +8,8 @@ action, by what happens over time, in the words of the world's captions
 from __future__ import annotations
 
 from t2l.data.synth.motions import DESCRIPTIONS, split_class
-from t2l.descriptions.names import TEMPLATES, readable
+from t2l.descriptions.names import readable
+from t2l.descriptions.wording import TEMPLATES
 
 
 def texts_for(name: str) -> tuple[str, ...]:

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from t2l.descriptions.names import NAME_PROMPTS
+from t2l.descriptions.wording import NAME_PROMPTS
 from t2l.model import clip_parts as parts
 
 
