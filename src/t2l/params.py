@@ -8,6 +8,7 @@ name; a value outside is one line naming its key.
 from __future__ import annotations
 
 import dataclasses
+import operator
 import os
 import typing
 from dataclasses import dataclass
@@ -36,10 +37,10 @@ class Range:
 
     def problem(self, value: float) -> str | None:
         """What is wrong with ``value``, or None."""
-        bounds = [(">=", self.at_least, value >= (self.at_least or 0)), (">", self.above, value > (self.above or 0)),
-                  ("<=", self.at_most, value <= (self.at_most or 0)), ("<", self.below, value < (self.below or 0))]
-        bounds = [(op, bound, ok) for op, bound, ok in bounds if bound is not None]
-        if all(ok for _, _, ok in bounds):
+        bounds = [(op, bound, holds) for op, bound, holds in ((">=", self.at_least, operator.ge), (">", self.above, operator.gt),
+                                                              ("<=", self.at_most, operator.le), ("<", self.below, operator.lt))
+                  if bound is not None]
+        if all(holds(value, bound) for _, bound, holds in bounds):
             return None
         return "must be " + " and ".join(f"{op} {bound:g}" for op, bound, _ in bounds)
 
