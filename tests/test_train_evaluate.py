@@ -146,10 +146,13 @@ def test_evaluation_scores_every_video_the_split_lists(trained):
 
 
 def test_eight_frame_models_evaluate_at_sixteen_frames_through_the_cli(trained, tmp_path):
+    headline = (trained / "metrics/summary/zero_shot/synthetic_target.json").read_bytes()
     run_t2l("evaluate", "--protocol", "zero_shot", "--frames", "16", "--out", str(tmp_path / "zs16.json"),
             "--reports-dir", str(tmp_path / "reports"), cwd=trained)
     metrics = json.loads((tmp_path / "zs16.json").read_text())
     assert metrics["notes"]["frames"] == 16 and "t2l" in metrics
+    assert (tmp_path / "summary/zero_shot/synthetic_target.json").is_file()  # the headlines go beside --out ...
+    assert (trained / "metrics/summary/zero_shot/synthetic_target.json").read_bytes() == headline  # ... not over the project's
     assert json.loads((trained / "models/zero_shot" / JOB / "main/model.json").read_text())["frames"] == 8
 
 

@@ -233,7 +233,7 @@ def evaluate(protocol: str = typer.Option(..., help="An evaluation of params.yam
              descriptions_dir: Path = DESCRIPTIONS,
              out: Path = typer.Option(None, help="Metrics JSON (default: metrics/<evaluation>.json)."),
              summary_dir: Path = typer.Option(None, help="Headline numbers, one JSON per row of `dvc metrics show` "
-                                                         "(default: metrics/summary/<evaluation>)."),
+                                                         "(default: beside --out, in summary/<evaluation>)."),
              reports: Path = typer.Option(Path(layout.REPORTS), "--reports-dir", help="Per-class and confusion CSVs."),
              params: Path = PARAMS):
     """Evaluate every model of a protocol; every video of every split is scored."""
@@ -252,8 +252,8 @@ def evaluate(protocol: str = typer.Option(..., help="An evaluation of params.yam
     try:
         evaluator = Evaluator(cfg, clip_spec(p), model_fields(p), read_jobs(p), protocols_dir, models_dir, frames_dir,
                               descriptions_dir, reports, d)
-        metrics = run(protocol, trained_on(p, protocol), evaluator, out or Path(layout.METRICS) / f"{protocol}.json",
-                      summary_dir or Path(layout.SUMMARY) / protocol)
+        out = out or Path(layout.METRICS) / f"{protocol}.json"
+        metrics = run(protocol, trained_on(p, protocol), evaluator, out, summary_dir or out.parent / "summary" / protocol)
     finally:
         distributed.cleanup()
     if d.main:
