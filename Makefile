@@ -13,7 +13,8 @@ setup:
 demo: setup  ## the whole pipeline on the embedded default
 	dvc repro
 
-test: setup  ## the test suite
+test:  ## the test suite (setup also installs chromium, for the MLflow UI test)
+	@VENV=$(VENV) scripts/setup.sh --browser
 	ruff check src pipelines tests scripts
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} pytest -n $(TEST_WORKERS)
 

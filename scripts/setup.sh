@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Make .venv with everything t2l needs: ffmpeg (apt), torch 2.13.0, the locked dependencies,
+# Make .venv with everything t2l needs: ffmpeg (apt; chromium too with --browser), torch 2.13.0, the locked dependencies,
 # the package itself (editable) and, only where torchvision cannot import on this torch build,
 # the import-time shim of src/t2l/compat/torchvision_shim.py.
 # Idempotent: with unchanged inputs a re-run only checks a stamp and returns.
@@ -12,11 +12,15 @@ STAMP="$VENV/.t2l-setup"
 INPUTS=(pyproject.toml constraints.txt scripts/setup.sh src/t2l/compat/torchvision_shim.py)
 digest=$(cat "${INPUTS[@]}" | sha256sum | cut -d' ' -f1)
 
-if ! command -v ffmpeg >/dev/null || ! command -v ffprobe >/dev/null; then
-    echo "setup: installing ffmpeg with apt-get"
+# System packages: ffmpeg always; with --browser (make test) Debian's chromium, for the UI tests.
+packages=()
+command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || packages+=(ffmpeg)
+[ "${1:-}" != "--browser" ] || command -v chromium >/dev/null || packages+=(chromium)
+if [ ${#packages[@]} -gt 0 ]; then
+    echo "setup: installing ${packages[*]} with apt-get"
     sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
     $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq ffmpeg >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}" >/dev/null
 fi
 
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$digest" ] && [ -x "$VENV/bin/t2l" ]; then

@@ -38,7 +38,7 @@ def test_the_zero_shot_k400_profile_runs_end_to_end_on_official_layouts(real_dat
     p["describe"]["backend"] = "template"
     p["entities"]["k400"]["backend"] = "template"  # offline; the profile asks the LLM
     p["evaluate"].update(batch_size=4, workers=0)
-    p["track"]["figures"]["videos"] = 0
+    p["figures"]["videos"] = 0
     project = tmp_path / "project"
     project.mkdir()
     shutil.copytree(raw, project / "data/raw")

@@ -17,6 +17,7 @@ from t2l.data.protocols.stage import configs as protocol_configs
 from t2l.descriptions.config import DescribeConfig
 from t2l.errors import UserError
 from t2l.evaluate.stage import EvaluateConfig
+from t2l.figures.stage import FigureConfig
 from t2l.jobs import evaluations, extract_config, jobs, model_fields
 from t2l.model.config import variant
 from t2l.model.weights import WeightsSpec
@@ -51,6 +52,7 @@ def test_every_section_of_a_profile_parses(name):
     parse(DescribeConfig, p["describe"], "describe")
     parse(EvaluateConfig, p["evaluate"], "evaluate")
     parse(TrackConfig, p["track"], "track")
+    parse(FigureConfig, p.get("figures") or {}, "figures")
     register = parse(RegisterConfig, p["register"], "register")
     for key, job in jobs(p).items():
         variant(job.model, **model_fields(p))

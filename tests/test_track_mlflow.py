@@ -1,7 +1,9 @@
-"""The MLflow store after the retraining flow: parent and nested runs, names, artifacts, registry, gate."""
+"""The MLflow store after the retraining flow: parent, training and evaluation runs, names,
+artifacts, layout for the UI, registry, gate."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -9,13 +11,15 @@ import fixtures_prefect  # noqa: F401  (Prefect settings before prefect is impor
 import pytest
 import yaml
 from fixtures_prefect import MODEL, store
+from helpers import BIN
 from mlflow.artifacts import download_artifacts
 from mlflow.tracking import MlflowClient
 
 from t2l.fsio import file_digest, read_json, write_json
 from t2l.params import parse
-from t2l.track import registry
-from t2l.track.names import flat_params, metric_groups
+from t2l.track import plots, registry
+from t2l.track.links import compare_url, runs_url
+from t2l.track.names import flat_metrics, flat_params, metric_groups, run_title, split_details
 from t2l.track.registry import RegisterConfig, decide, variant_metrics
 
 GATE = "zero_shot/synthetic_target/top1_mean"
@@ -31,11 +35,19 @@ def tracked(retrained):
     return read_json(retrained.project / "mlflow/track.json")
 
 
+def execution_runs(client, parent_id: str) -> dict:
+    """Every run of one pipeline execution by name: training runs nested under the parent,
+    evaluation runs linked to it by tag in their protocols' experiments."""
+    parent = client.get_run(parent_id)
+    runs = client.search_runs([parent.info.experiment_id], f"tags.`mlflow.parentRunId` = '{parent_id}'")
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    runs += client.search_runs(experiments, f"tags.pipeline_run_id = '{parent_id}'")
+    return {r.info.run_name: r for r in runs}
+
+
 @pytest.fixture(scope="module")
 def nested(client, tracked):
-    parent = client.get_run(tracked["parent_run_id"])
-    runs = client.search_runs([parent.info.experiment_id], f"tags.`mlflow.parentRunId` = '{parent.info.run_id}'")
-    return {r.info.run_name: r for r in runs}
+    return execution_runs(client, tracked["parent_run_id"])
 
 
 def artifacts(client, run_id, path=None) -> set[str]:
@@ -60,32 +72,58 @@ def test_the_parent_run_holds_all_params_lineage_and_figures(retrained, client, 
     assert {"lineage.dvc_lock.sha256", "lineage.dataset.synthetic_source.sha256", "lineage.protocol.zero_shot.sha256",
             "lineage.dvc.data/raw/synthetic", "lineage.dvc.data/frames/synthetic_source"} <= set(params)
     assert {"standin/caption_accuracy", "standin/shape_accuracy"} <= set(parent.data.metrics)
-    assert {"figures/fig3_tsne_frames.png", "figures/fig4_attention_t2l.png", "figures/fig4_attention_vanilla.png",
+    assert {"figures/results.png", "figures/training.png", "figures/robustness.png",
+            "figures/fig3_tsne_frames.png", "figures/fig4_attention_t2l.png", "figures/fig4_attention_vanilla.png",
             "params.yaml", "dvc.lock", "metrics/zero_shot.json",
             "descriptions/synthetic_target.json"} <= artifacts(client, parent.info.run_id)
+
+
+def test_dvc_plots_show_renders_the_figures_stage_as_images(retrained, tmp_path):
+    out = subprocess.run([str(BIN / "dvc"), "plots", "show", "--json", "--out", str(tmp_path)], cwd=retrained.project,
+                         capture_output=True, text=True, check=True, timeout=300)
+    plots_ = json.loads(out.stdout)["data"]
+    assert {"figures/results.png", "figures/training.png", "figures/fig3_tsne_frames.png"} <= set(plots_)
+    assert all(p["type"] == "image" for entries in plots_.values() for p in entries)  # no vega, no CDN
 
 
 def test_every_model_gets_the_same_metric_names_and_a_model_tag(client, tracked, nested):
     metrics = read_json(client.download_artifacts(tracked["parent_run_id"], "metrics/zero_shot.json"))
     names = None
     for model in ("t2l", "ttl", "vanilla"):
-        run = nested[f"zero_shot/synthetic_target/{model}"]
+        run = nested[f"zero_shot · {model} · synthetic_target"]
         assert run.data.tags["model"] == model and run.data.tags["protocol"] == "zero_shot"
-        assert run.data.metrics[GATE] == pytest.approx(metrics[model]["synthetic_target"]["top1_mean"])
+        assert run.data.metrics[GATE] == pytest.approx(metrics[model]["synthetic_target"]["top1_mean"], rel=1e-3)
         assert names is None or set(run.data.metrics) == names  # comparable side by side
         names = set(run.data.metrics)
         assert run.data.params["backbone"] == "t2l-tiny"
         assert {"per_class/main/synthetic_target_test1.per_class.csv", "confusion/main/synthetic_target_test1.png",
                 "confusion/main/synthetic_target_test2.png"} <= artifacts(client, run.info.run_id)
-    assert {"zero_shot/synthetic_target/top1_std", "zero_shot/synthetic_target/within_pair_mean",
-            "zero_shot/synthetic_target/splits/synthetic_target/test1/top1"} <= names
-    assert nested["zero_shot/synthetic_target/vanilla"].data.params["trainable_parameters"] == "0"
-    assert int(nested["zero_shot/synthetic_target/t2l"].data.params["trainable_parameters"]) > 0
-    seen = nested["zero_shot/synthetic_target/t2l"].data.params  # how the evaluation saw clips and classes
+    assert {"zero_shot/synthetic_target/top1_std", "zero_shot/synthetic_target/within_pair_mean"} <= names
+    assert not any("/splits/" in n for n in names)  # per-split values are details, beside the summary
+    run = nested["zero_shot · t2l · synthetic_target"]
+    details = read_json(client.download_artifacts(run.info.run_id, "details.json"))
+    assert "zero_shot/synthetic_target/splits/synthetic_target/test1/top1" in details
+    assert nested["zero_shot · vanilla · synthetic_target"].data.params["trainable_parameters"] == "0"
+    assert int(nested["zero_shot · t2l · synthetic_target"].data.params["trainable_parameters"]) > 0
+    seen = nested["zero_shot · t2l · synthetic_target"].data.params  # how the evaluation saw clips and classes
     assert {k: seen[k] for k in ("eval.frames", "eval.views", "eval.crop", "eval.ensemble_weight")} == {
         "eval.frames": "8", "eval.views": "1 clips x 1 crops", "eval.crop": "64", "eval.ensemble_weight": "1.0"}
     assert seen["eval.text"] == "descriptions: synthetic_target.json (template)"
-    assert "zero_shot/source_val/top1" in nested["zero_shot/source_val/t2l"].data.metrics
+    assert "zero_shot/source_val/top1" in nested["zero_shot · t2l · source_val"].data.metrics
+
+
+def test_each_protocol_is_a_model_training_experiment_of_flat_evaluation_runs(client, tracked, nested):
+    parent = client.get_run(tracked["parent_run_id"])
+    zero_shot = client.get_experiment_by_name("t2l/zero_shot")
+    for experiment in (client.get_experiment(parent.info.experiment_id), zero_shot):
+        assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"  # opens on runs, not traces
+    runs = client.search_runs([zero_shot.experiment_id], f"tags.pipeline_run_id = '{parent.info.run_id}'")
+    assert {r.data.tags["model"] for r in runs} >= {"vanilla", "adapters", "tfd", "ttl", "t2l"}
+    assert all("mlflow.parentRunId" not in r.data.tags for r in runs)  # listed flat, side by side
+    assert all(len(repr(v)) <= 10 for r in runs for v in r.data.metrics.values())  # 4 significant digits
+    assert set(tracked["evaluations"]["zero_shot"]["synthetic_target"].values()) <= {r.info.run_id for r in runs}
+    assert tracked["ui"]["zero_shot"] == f"http://127.0.0.1:5000/#/experiments/{zero_shot.experiment_id}/runs"
+    assert "#/compare-runs?runs=" in tracked["ui"]["compare"]["zero_shot · synthetic_target"]
 
 
 def test_training_runs_log_curves_and_per_epoch_metrics(client, nested):
@@ -130,10 +168,11 @@ def fake_execution(client, tracked_dir, score: float) -> str:
     """A pipeline execution in the store whose t2l model scores ``score`` on the gate metric."""
     experiment = client.get_experiment_by_name("t2l").experiment_id
     parent = client.create_run(experiment, run_name="pipeline (test)").info.run_id
-    child = {"mlflow.parentRunId": parent}
-    train = client.create_run(experiment, run_name="train/zs-t2l/main", tags={**child, "kind": "train", "model": "t2l"})
-    ev = client.create_run(experiment, run_name="zero_shot/synthetic_target/t2l",
-                           tags={**child, "kind": "evaluate", "model": "t2l"})
+    train = client.create_run(experiment, run_name="train/zs-t2l/main",
+                              tags={"mlflow.parentRunId": parent, "kind": "train", "model": "t2l"})
+    ev = client.create_run(client.get_experiment_by_name("t2l/zero_shot").experiment_id,
+                           run_name="zero_shot · t2l · synthetic_target",
+                           tags={"pipeline_run_id": parent, "kind": "evaluate", "model": "t2l"})
     client.log_metric(ev.info.run_id, GATE, score)
     path = tracked_dir / f"track-{parent}.json"
     write_json(path, {"experiment_id": experiment, "parent_run_id": parent,
@@ -178,3 +217,30 @@ def test_the_promotion_gate_promotes_only_a_better_challenger(retrained, client,
 def test_decisions(new, old, gate, promote, reason):
     decision = decide(new, old, gate)
     assert decision.promote is promote and decision.reason.startswith(reason)
+
+
+def test_metrics_keep_four_significant_digits_and_details_go_beside_the_summary():
+    values = flat_metrics({"top1_mean": 0.09375000000000001, "lr": 0.00084050792939, "splits": {"t1": {"top1": 0.1}}},
+                          "zero_shot/target")
+    assert values == {"zero_shot/target/top1_mean": 0.09375, "zero_shot/target/lr": 0.0008405,
+                      "zero_shot/target/splits/t1/top1": 0.1}
+    summary, details = split_details(values)
+    assert set(summary) == {"zero_shot/target/top1_mean", "zero_shot/target/lr"}
+    assert details == {"zero_shot/target/splits/t1/top1": 0.1}
+    assert run_title("zero_shot", "t2l", "ucf101") == "zero_shot · t2l · ucf101"
+
+
+def test_the_comparison_link_names_its_runs_and_experiment():
+    url = compare_url(["a1", "b2"], ["7", "7"], base="http://127.0.0.1:5077")
+    assert url == "http://127.0.0.1:5077/#/compare-runs?runs=%5B%22a1%22%2C%20%22b2%22%5D&experiments=%5B%227%22%5D"
+    assert runs_url("7", base="http://h:1") == "http://h:1/#/experiments/7/runs"
+
+
+def test_the_results_figure_draws_a_bar_per_variant_with_std_and_chance():
+    panels = [plots.Panel("zero_shot · ucf101", {"t2l": 40.0, "vanilla": 30.0}, {"t2l": 2.0}, 1.0),
+              plots.Panel("base2novel · ucf101.hm", {"t2l": 50.0})]
+    fig = plots.results_figure(panels)
+    first, second = fig.axes[:2]
+    assert [round(p.get_height(), 1) for p in first.patches] == [40.0, 30.0]
+    assert [line.get_ydata()[0] for line in first.lines if line.get_linestyle() == "--"] == [1.0]
+    assert not [line for line in second.lines if line.get_linestyle() == "--"]  # no chance line for HM

@@ -260,21 +260,46 @@ def evaluate(protocol: str = typer.Option(..., help="An evaluation of params.yam
         _print(metrics)
 
 
+METRICS_DIR = typer.Option(Path(layout.METRICS), "--metrics-dir", help="Metrics (evaluate output).")
+REPORTS_DIR = typer.Option(Path(layout.REPORTS), "--reports-dir", help="Reports (evaluate output).")
+FIGURES_DIR = typer.Option(Path(layout.FIGURES), "--figures-dir", help="Figures (figures output).")
+
+
 @app.command()
-def track(models_dir: Path = MODELS,
-          metrics: Path = typer.Option(Path(layout.METRICS), "--metrics-dir", help="Metrics (evaluate output)."),
-          reports: Path = typer.Option(Path(layout.REPORTS), "--reports-dir", help="Reports (evaluate output)."),
-          protocols_dir: Path = PROTOCOLS, splits_dir: Path = SPLITS, frames_dir: Path = FRAMES_DIR,
+def figures(models_dir: Path = MODELS, metrics: Path = METRICS_DIR, reports: Path = REPORTS_DIR,
+            protocols_dir: Path = PROTOCOLS, splits_dir: Path = SPLITS, frames_dir: Path = FRAMES_DIR,
+            out: Path = FIGURES_DIR, params: Path = PARAMS):
+    """Draw the results, training curves, robustness, confusion matrices and the paper's figures as PNGs."""
+    from t2l.figures.outputs import Outputs
+    from t2l.figures.stage import FigureConfig, run
+
+    values = load(params)
+    cfg = parse(FigureConfig, values.get("figures") or {}, "figures")
+    written = run(cfg, values, Outputs(values, models_dir, protocols_dir, splits_dir), metrics, reports, frames_dir, out)
+    typer.echo(f"{len(written)} figures in {out}")
+
+
+@app.command()
+def track(models_dir: Path = MODELS, metrics: Path = METRICS_DIR, reports: Path = REPORTS_DIR,
+          protocols_dir: Path = PROTOCOLS, splits_dir: Path = SPLITS, figures_dir: Path = FIGURES_DIR,
           descriptions_dir: Path = DESCRIPTIONS,
           lock: Path = typer.Option(Path("dvc.lock"), help="DVC lock file (hashed for lineage)."),
           out: Path = typer.Option(Path(layout.TRACKED), help="Run ids of this execution (for t2l register)."),
           params: Path = PARAMS):
     """Log the pipeline's params, lineage, metrics, curves and figures to MLflow (one parent run)."""
+    from t2l.track.links import LOCAL_UI, lines, ui_base
     from t2l.track.stage import Inputs, TrackConfig, run
+    from t2l.track.store import tracking_uri
 
     cfg = parse(TrackConfig, section("track", params), "track")
-    inputs = Inputs(params, models_dir, metrics, reports, protocols_dir, splits_dir, frames_dir, descriptions_dir, lock)
-    _print(run(cfg, inputs, out))
+    inputs = Inputs(params, models_dir, metrics, reports, protocols_dir, splits_dir, figures_dir, descriptions_dir, lock)
+    summary = run(cfg, inputs, out)
+    uri = tracking_uri(params.resolve().parent)
+    typer.echo(f"logged to {uri}; run ids in {out}")
+    if ui_base() == LOCAL_UI:
+        typer.echo(f"open the UI with: mlflow ui --backend-store-uri {uri}")
+    for line in lines(summary["ui"]):
+        typer.echo(line)
 
 
 @app.command()

@@ -63,7 +63,7 @@ Fraction = Annotated[float, Range(at_least=0, below=1)]  # warmup share, dropout
 
 # Every top-level section a params file may have (each stage reads its own).
 SECTIONS = ("profile", "datasets", "worlds", "standin", "weights", "clip", "synth", "protocols", "extract", "describe",
-            "entities", "pretrain", "model", "train", "jobs", "evaluations", "evaluate", "track", "register",
+            "entities", "pretrain", "model", "train", "jobs", "evaluations", "evaluate", "figures", "track", "register",
             "orchestrate", "bench")
 
 

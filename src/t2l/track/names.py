@@ -14,7 +14,9 @@ import re
 from typing import Iterator
 
 MAX_PARAM_VALUE = 6000  # MLflow's limit on a param value
+SIGNIFICANT = 4  # digits a metric keeps: 0.09375, 2.823, 0.0008405 (the UI shows what was logged)
 _UNSAFE = re.compile(r"[^\w\-. :/]")  # MLflow names: alphanumerics, _ - . space : /
+_DETAIL = re.compile(r"/(splits|seeds)/")
 
 
 def safe(name: str) -> str:
@@ -42,8 +44,20 @@ def flat_metrics(tree: dict, prefix: str) -> dict[str, float]:
         if isinstance(value, dict):
             out.update(flat_metrics(value, name))
         elif isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-            out[safe(name)] = float(value)
+            out[safe(name)] = float(f"{value:.{SIGNIFICANT}g}")
     return out
+
+
+def split_details(values: dict[str, float]) -> tuple[dict[str, float], dict[str, float]]:
+    """An evaluation's metrics as (summary, details): the per-split and per-seed values are the
+    details, which the comparison page would otherwise list before the summary's top-1."""
+    detail = {k: v for k, v in values.items() if _DETAIL.search(k)}
+    return {k: v for k, v in values.items() if k not in detail}, detail
+
+
+def run_title(protocol: str, variant: str, group: str) -> str:
+    """An evaluation run's name: what was evaluated, by which model, on which data."""
+    return f"{protocol} · {variant} · {group}"
 
 
 def metric_groups(protocol: str, metrics: dict) -> Iterator[tuple[str, str, dict[str, float]]]:

@@ -83,10 +83,14 @@ def decide(challenger: dict[str, float], champion: dict[str, float] | None, gate
 
 
 def variant_metrics(client: MlflowClient, parent_run_id: str, model: str) -> dict[str, float]:
-    """Every metric of the evaluation runs of variant ``model`` nested under ``parent_run_id``."""
-    experiment = client.get_run(parent_run_id).info.experiment_id
-    runs = client.search_runs([experiment], f"tags.`mlflow.parentRunId` = '{parent_run_id}' and "
-                                            f"tags.kind = 'evaluate' and tags.model = '{model}'")
+    """Every metric of the evaluation runs of variant ``model`` that pipeline execution
+    ``parent_run_id`` logged: tagged ``pipeline_run_id`` in any experiment, or nested under it
+    (how stores written before the per-protocol experiments hold them)."""
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    variant = f"tags.kind = 'evaluate' and tags.model = '{model}'"
+    runs = client.search_runs(experiments, f"tags.pipeline_run_id = '{parent_run_id}' and {variant}")
+    runs += client.search_runs([client.get_run(parent_run_id).info.experiment_id],
+                               f"tags.`mlflow.parentRunId` = '{parent_run_id}' and {variant}")
     return {k: v for r in runs for k, v in r.data.metrics.items()}
 
 

@@ -1,13 +1,17 @@
 """The ``track`` stage: log one pipeline execution's outputs to MLflow.
 
-One parent run per execution (or the run named by ``MLFLOW_PARENT_RUN_ID``, which the Prefect
-flow opens) holds all of params.yaml flattened, lineage (git commit, dvc.lock and data hashes),
-the metrics and class-description files, pretraining metrics and the paper's figures. Nested
-under it: ``train/<job>/<run>`` per trained model (curves, per-epoch metrics) and
-``<protocol>/<group>/<variant>`` per evaluated model and group (metrics named as in
-:mod:`t2l.track.names`, confusion matrices, per-class accuracy). Every nested run carries the
-tags ``kind``, ``model`` (the variant) and ``protocol``, and the params ``backbone`` and
-``trainable_parameters``. The run ids go to ``out`` for ``t2l register``.
+Experiment ``t2l`` (``track.experiment``) holds one parent run per execution (or the run named
+by ``MLFLOW_PARENT_RUN_ID``, which the Prefect flow opens): all of params.yaml flattened,
+lineage (git commit, dvc.lock and data hashes), the metrics and class-description files,
+pretraining metrics, the results figure and the paper's figures; nested under it
+``train/<job>/<run>`` per trained model (curves, per-epoch metrics). The evaluations go to one
+experiment per protocol, ``t2l/<protocol>``, one flat run per variant and group named
+``<protocol> · <variant> · <group>`` and linked to the execution by the tag
+``pipeline_run_id``, so a protocol's runs table and the comparison page list its variants side
+by side with their metrics (named as in :mod:`t2l.track.names`), confusion matrices and
+per-class accuracy. Every run carries the tags ``kind``, ``model`` (the variant) and
+``protocol``, and the params ``backbone`` and ``trainable_parameters``. The run ids and the UI
+addresses go to ``out``.
 """
 
 from __future__ import annotations
@@ -15,47 +19,33 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
 
 import mlflow
 import pandas as pd
-import torch
 
 from t2l import layout
-from t2l.data.protocols.reader import read_runs
 from t2l.evaluate.probes import PROBE
 from t2l.evaluate.stage import EvaluateConfig
-from t2l.frames.dataset import FrameSource
-from t2l.frames.transforms import EvalTransform
+from t2l.figures.outputs import Outputs
 from t2l.fsio import read_json, write_json
-from t2l.jobs import ROBUSTNESS, Job, clip_spec, jobs, model_fields, trained_on
+from t2l.jobs import ROBUSTNESS, Job, clip_spec, model_fields
 from t2l.model.config import ModelConfig, variant
 from t2l.model.factory import build_model
 from t2l.model.info import parameter_counts
-from t2l.model.trained import HISTORY, MODEL, SUMMARY, load_model
+from t2l.model.trained import HISTORY, MODEL, SUMMARY
 from t2l.params import load, parse
-from t2l.track import figures, plots
 from t2l.track.lineage import data_hashes, git_state
-from t2l.track.names import flat_metrics, flat_params, metric_groups
+from t2l.track.links import compare_url, runs_url
+from t2l.track.names import flat_metrics, flat_params, metric_groups, run_title, split_details
 from t2l.track.store import PARENT_ENV, configure, experiment_id, project_root
-
-FIG3 = {"ttl": "ttl: without TFD", "t2l": "t2l: with TFD"}  # paper Fig. 3 compares these two
-FIG4 = ("vanilla", "t2l")  # paper Fig. 4: CLIP's attention vs T2L's
-
-
-@dataclass(frozen=True)
-class FigureConfig:
-    videos: int = 6  # target videos in the t-SNE plot (Fig. 3), the first also in Fig. 4; 0 = no figures
-    perplexity: float = 10.0
-    seed: int = 0
 
 
 @dataclass(frozen=True)
 class TrackConfig:
     experiment: str = "t2l"
-    figures: FigureConfig = field(default_factory=FigureConfig)
 
 
 @dataclass(frozen=True)
@@ -66,7 +56,7 @@ class Inputs:
     reports: Path
     protocols: Path
     splits: Path
-    frames: Path
+    figures: Path
     descriptions: Path
     lock: Path
 
@@ -74,40 +64,22 @@ class Inputs:
 class Tracker:
     """Logs what the pipeline wrote under ``inputs`` into the active parent run."""
 
-    def __init__(self, cfg: TrackConfig, inputs: Inputs, experiment: str):
-        self.cfg, self.inp, self.experiment = cfg, inputs, experiment
+    def __init__(self, cfg: TrackConfig, inputs: Inputs, client, experiment: str):
+        self.cfg, self.inp, self.client, self.experiment = cfg, inputs, client, experiment
         self.params = load(inputs.params)
-        self.jobs = jobs(self.params)
+        self.outputs = Outputs(self.params, inputs.models, inputs.protocols, inputs.splits)
         self.runs: dict[str, str] = {}
+        self.evaluations: dict[str, dict[str, dict[str, str]]] = {}  # protocol -> group -> variant -> run id
         self._counts: dict[str, dict[str, int]] = {}
 
     # -- models --------------------------------------------------------------------------------
-    @cached_property
-    def trained(self) -> list[tuple[str, Job, str, Path]]:
-        """``(job, spec, run name, run dir)`` of every trained model on disk, in params order."""
-        found = []
-        for name, job in self.jobs.items():
-            base = self.inp.models / job.protocol / name
-            for m in sorted(base.rglob(MODEL)) if base.is_dir() else ():
-                found.append((name, job, m.parent.relative_to(base).as_posix(), m.parent))
-        return found
-
-    def scores(self, evaluation: str) -> str:
-        """The protocol whose models ``evaluation`` scored."""
-        return trained_on(self.params, evaluation)
-
-    def trained_dir(self, protocol: str, model: str) -> Path | None:
-        """The first run directory of ``model`` trained on ``protocol`` (or the protocol it scores)."""
-        return next((d for _, job, _, d in self.trained
-                     if job.protocol == self.scores(protocol) and job.model == model), None)
-
     def model_fields(self, protocol: str, model: str) -> dict:
         """The config ``model`` was trained with for ``protocol``, else the untrained preset's.
 
         Linear-probe rows score the frozen backbone of the first evaluation baseline."""
         if model.startswith(PROBE):
             model = ((self.params.get("evaluate") or {}).get("baselines") or ["vanilla"])[0]
-        run_dir = self.trained_dir(protocol, model)
+        run_dir = self.outputs.trained_dir(protocol, model)
         return read_json(run_dir / MODEL) if run_dir else asdict(variant(model, **model_fields(self.params)))
 
     def model_params(self, fields: dict) -> dict[str, str]:
@@ -137,16 +109,20 @@ class Tracker:
         return {"eval.frames": str(ev.frames or fields["frames"]), "eval.views": f"{ev.clips} clips x {ev.crops} crops",
                 "eval.crop": str(clip.crop), "eval.text": text, "eval.ensemble_weight": str(fields["ensemble_weight"])}
 
-    # -- nested runs ---------------------------------------------------------------------------
+    # -- runs ----------------------------------------------------------------------------------
     def nested(self, name: str, tags: dict):
         run = mlflow.start_run(experiment_id=self.experiment, run_name=name, nested=True, tags=tags)
         self.runs[name] = run.info.run_id
         return run
 
+    def protocol_experiment(self, protocol: str) -> str:
+        return experiment_id(self.client, f"{self.cfg.experiment}/{protocol}")
+
     def log_training(self, job_name: str, job: Job, run_name: str, run_dir: Path) -> None:
         fields, summary = read_json(run_dir / MODEL), read_json(run_dir / SUMMARY)
         history = pd.read_csv(run_dir / HISTORY)
         name = f"train/{job_name}/{run_name}"
+        curves = self.inp.figures / "training" / job_name / run_name / "curves.png"
         with self.nested(name, {"kind": "train", "model": job.model, "protocol": job.protocol, "job": job_name}):
             mlflow.log_params({**self.model_params(fields), **flat_params(job.train, "train_overrides.")})
             for row in history.to_dict("records"):
@@ -154,71 +130,58 @@ class Tracker:
                                    step=int(row["epoch"]))
             mlflow.log_metrics(flat_metrics({"selected_epoch": summary.get("selected_epoch"),
                                              "selected_val_top1": summary.get("val_top1")}, "train"))
-            mlflow.log_figure(plots.training_curves(history, name), "curves.png")
+            if curves.is_file():
+                mlflow.log_artifact(str(curves))
             for f in (HISTORY, SUMMARY, MODEL):
                 mlflow.log_artifact(str(run_dir / f))
 
-    def log_protocol(self, protocol: str, metrics: dict) -> None:
-        protocol_dir = self.inp.protocols / self.scores(protocol)
-        refs = [(r.name, e) for r in read_runs(protocol_dir) for e in r.eval] if protocol_dir.is_dir() else []
+    def log_protocol(self, protocol: str, metrics: dict, parent_id: str) -> None:
+        """One flat run per variant and group in the protocol's experiment (no run may be active)."""
+        refs = self.outputs.refs(protocol)
         notes = {f"notes.{k}": str(v) for k, v in (metrics.get("notes") or {}).items()}
+        experiment = self.protocol_experiment(protocol)
         for model, group, values in metric_groups(protocol, metrics):
-            tags = {"kind": "evaluate", "model": model, "protocol": protocol, "group": group, **notes}
-            dataset = next((e.dataset for _, e in refs if group in (e.group, e.dataset)), group)
-            with self.nested(f"{protocol}/{group}/{model}", tags):
+            tags = {"kind": "evaluate", "model": model, "protocol": protocol, "group": group,
+                    "pipeline_run_id": parent_id, **notes}
+            dataset = self.outputs.dataset_of(protocol, group)
+            with mlflow.start_run(experiment_id=experiment, run_name=run_title(protocol, model, group), tags=tags) as run:
+                self.evaluations.setdefault(protocol, {}).setdefault(group, {})[model] = run.info.run_id
                 fields = self.model_fields(protocol, model)
                 mlflow.log_params({**self.model_params(fields), **self.evaluation_params(fields, dataset)})
-                mlflow.log_metrics(values)
+                summary, details = split_details(values)
+                mlflow.log_metrics(summary)
+                if details:
+                    mlflow.log_dict(details, "details.json")
                 reports = self.inp.reports / protocol / model
-                for run, ref in refs:
+                for run_name, ref in refs:
                     if group in (ref.group, ref.dataset):
-                        self.log_split_report(reports / run / ref.name.replace("/", "_"), run,
-                                              f"{protocol}/{model}/{run}/{ref.name}")
+                        self.log_split_report(reports / run_name / ref.name.replace("/", "_"), run_name)
                 robustness = self.inp.reports / ROBUSTNESS / f"{model}.csv"
                 if protocol == ROBUSTNESS and robustness.is_file():
                     mlflow.log_artifact(str(robustness))
 
-    def log_split_report(self, stem: Path, run: str, title: str) -> None:
-        """Per-class CSV and confusion-matrix PNG of one evaluated split, under the run's name."""
-        per_class, confusion = stem.with_suffix(".per_class.csv"), stem.with_suffix(".confusion.csv")
-        if per_class.is_file():
-            mlflow.log_artifact(str(per_class), f"per_class/{run}")
-        if per_class.is_file() and confusion.is_file():
-            classes = pd.read_csv(per_class).sort_values("label")["class_name"].tolist()
-            fig = plots.confusion_matrix(pd.read_csv(confusion), classes, title)
-            mlflow.log_figure(fig, f"confusion/{run}/{stem.name}.png")
+    def links(self) -> dict:
+        """The UI's runs table of each protocol's experiment and a comparison page per group."""
+        experiments = {p: self.protocol_experiment(p) for p in self.evaluations}
+        return {"runs": {p: runs_url(e) for p, e in experiments.items()},
+                "compare": {f"{p} · {g}": compare_url(list(variants.values()), [experiments[p]])
+                            for p, groups in self.evaluations.items() for g, variants in groups.items()}}
+
+    def log_split_report(self, report: Path, run: str) -> None:
+        """Per-class CSV and confusion-matrix figure of one evaluated split, under the run's name."""
+        per_class = report.with_suffix(".per_class.csv")
+        figure = self.inp.figures / "confusion" / f"{report.relative_to(self.inp.reports)}.png"
+        for path in (per_class, figure):
+            if path.is_file():
+                mlflow.log_artifact(str(path), f"{'per_class' if path == per_class else 'confusion'}/{run}")
 
     # -- figures -------------------------------------------------------------------------------
     def log_figures(self) -> list[str]:
-        """Fig. 3 and Fig. 4 on the first target split of the zero-shot protocol, when its models exist."""
-        dirs = {m: self.trained_dir("zero_shot", m) for m in FIG3}
-        protocol_dir = self.inp.protocols / "zero_shot"
-        if not self.cfg.figures.videos or not any(dirs.values()) or not protocol_dir.is_dir():
-            return []
-        ev = self.evaluate_cfg
-        ref = read_runs(protocol_dir)[0].eval[0]
-        rows = figures.pick_rows(ref.rows(), self.cfg.figures.videos)
-        source = FrameSource(ev.decoder, self.inp.frames / ref.dataset)
-        clip = clip_spec(self.params)
-        transform = EvalTransform(clip.crop, clip.resize_ratio)
-        models = {m: load_model(d) for m, d in dirs.items() if d}
-        models.setdefault("vanilla", build_model(variant("vanilla", **model_fields(self.params))))
-        logged, embeddings = [], {}
-        with torch.no_grad():
-            for m, model in models.items():
-                video = figures.clips(rows, source, transform, model.cfg.frames)
-                if m in FIG3:
-                    embeddings[FIG3[m]] = model.eval().encode_video(video).frames.numpy()
-                if m in FIG4:
-                    grid = model.clip.visual.grid_size[0]
-                    fig = figures.attention_figure(model.eval().attention_maps(video[:1]), video[0], grid,
-                                                   f"{m}: attention over the frames of {rows['path'].iloc[0]}")
-                    logged.append(f"figures/fig4_attention_{m}.png")
-                    mlflow.log_figure(fig, logged[-1])
-        fc = self.cfg.figures
-        fig = figures.tsne_figure(embeddings, rows["class_name"].tolist(), fc.perplexity, fc.seed)
-        mlflow.log_figure(fig, "figures/fig3_tsne_frames.png")
-        return [*logged, "figures/fig3_tsne_frames.png"]
+        """The figures stage's execution-wide figures onto the parent run, under ``figures/``."""
+        found = sorted(self.inp.figures.glob("*.png")) if self.inp.figures.is_dir() else []
+        for path in found:
+            mlflow.log_artifact(str(path), "figures")
+        return [f"figures/{p.name}" for p in found]
 
     # -- the parent run ------------------------------------------------------------------------
     def log_parent(self) -> None:
@@ -238,22 +201,25 @@ class Tracker:
 
 
 def run(cfg: TrackConfig, inputs: Inputs, out: Path) -> dict:
-    """Log everything under one parent run; write ``{experiment_id, parent_run_id, runs}`` to ``out``."""
+    """Log the execution; write ``{experiment_id, parent_run_id, runs, evaluations, ui}`` to ``out``."""
     client = configure(inputs.params.resolve().parent)
     experiment = experiment_id(client, cfg.experiment)
     parent_id = os.environ.get(PARENT_ENV) or None
     if parent_id:
         experiment = client.get_run(parent_id).info.experiment_id
-    tracker = Tracker(cfg, inputs, experiment)
+    tracker = Tracker(cfg, inputs, client, experiment)
     name = None if parent_id else "pipeline"
+    evaluations = {path.stem: read_json(path) for path in sorted(inputs.metrics.glob("*.json"))} \
+        if inputs.metrics.is_dir() else {}
     with mlflow.start_run(run_id=parent_id, experiment_id=experiment, run_name=name) as parent:
         tracker.log_parent()
-        for job_name, job, run_name, run_dir in tracker.trained:
+        for job_name, job, run_name, run_dir in tracker.outputs.trained:
             tracker.log_training(job_name, job, run_name, run_dir)
-        for path in sorted(inputs.metrics.glob("*.json")) if inputs.metrics.is_dir() else ():
-            tracker.log_protocol(path.stem, read_json(path))
         logged_figures = tracker.log_figures()
+    for protocol, metrics in evaluations.items():
+        tracker.log_protocol(protocol, metrics, parent.info.run_id)
     summary = {"experiment_id": experiment, "parent_run_id": parent.info.run_id, "runs": tracker.runs,
-               "figures": logged_figures}
+               "evaluations": tracker.evaluations, "figures": logged_figures,
+               "ui": {"pipeline": runs_url(experiment), **tracker.links()}}
     write_json(out, summary)
     return summary

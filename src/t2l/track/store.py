@@ -20,6 +20,9 @@ STORE_DIR = "mlflow"
 URI_ENV = "MLFLOW_TRACKING_URI"
 SQLITE = "sqlite:///"
 PARENT_ENV = "MLFLOW_PARENT_RUN_ID"  # set by the Prefect flow: log under its parent run
+# MLflow 3's UI opens an experiment of this kind on its model-training views (runs, charts),
+# not on the GenAI overview of traces.
+KIND_TAG, KIND = "mlflow.experimentKind", "custom_model_development"
 
 
 def find_project(start: Path | None = None) -> Path | None:
@@ -78,8 +81,12 @@ def configure(root: Path | None = None) -> MlflowClient:
 
 
 def experiment_id(client: MlflowClient, name: str) -> str:
-    """The id of experiment ``name``, created (artifacts beside a sqlite store) if missing."""
+    """The id of experiment ``name``, created (artifacts beside a sqlite store) if missing, marked
+    as a model-training experiment."""
     found = client.get_experiment_by_name(name)
-    if found is not None:
-        return found.experiment_id
-    return client.create_experiment(name, artifact_location=artifact_location(client.tracking_uri))
+    if found is None:
+        return client.create_experiment(name, artifact_location=artifact_location(client.tracking_uri),
+                                        tags={KIND_TAG: KIND})
+    if KIND_TAG not in found.tags:
+        client.set_experiment_tag(found.experiment_id, KIND_TAG, KIND)
+    return found.experiment_id

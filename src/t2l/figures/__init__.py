@@ -1,0 +1,1 @@
+"""Figures of the pipeline's results, written as PNG files by the ``figures`` stage."""

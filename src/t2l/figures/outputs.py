@@ -1,0 +1,54 @@
+"""What the pipeline wrote, found on disk the way the figures and tracking stages both need it:
+trained runs per job, the splits an evaluation scored, chance per headline row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import pandas as pd
+
+from t2l.data.protocols.reader import read_runs
+from t2l.jobs import Job, jobs, trained_on
+from t2l.model.trained import MODEL
+
+
+@dataclass(frozen=True)
+class Outputs:
+    params: dict
+    models: Path
+    protocols: Path
+    splits: Path
+
+    @cached_property
+    def trained(self) -> list[tuple[str, Job, str, Path]]:
+        """``(job, spec, run name, run dir)`` of every trained model on disk, in params order."""
+        found = []
+        for name, job in jobs(self.params).items():
+            base = self.models / job.protocol / name
+            for m in sorted(base.rglob(MODEL)) if base.is_dir() else ():
+                found.append((name, job, m.parent.relative_to(base).as_posix(), m.parent))
+        return found
+
+    def scores(self, evaluation: str) -> str:
+        """The protocol whose models ``evaluation`` scored."""
+        return trained_on(self.params, evaluation)
+
+    def trained_dir(self, evaluation: str, model: str) -> Path | None:
+        """The first run directory of ``model`` trained on the protocol ``evaluation`` scores."""
+        return next((d for _, job, _, d in self.trained
+                     if job.protocol == self.scores(evaluation) and job.model == model), None)
+
+    def refs(self, evaluation: str) -> list:
+        """``(run name, evaluated split)`` of every run of the protocol ``evaluation`` scores."""
+        protocol_dir = self.protocols / self.scores(evaluation)
+        return [(r.name, e) for r in read_runs(protocol_dir) for e in r.eval] if protocol_dir.is_dir() else []
+
+    def dataset_of(self, evaluation: str, group: str) -> str:
+        return next((e.dataset for _, e in self.refs(evaluation) if group in (e.group, e.dataset)), group)
+
+    def chance(self, evaluation: str, row: str) -> float | None:
+        """Chance top-1 in % of a headline row or group (none for base-to-novel's harmonic mean)."""
+        path = self.splits / self.dataset_of(evaluation, row.split(".")[0]) / "classes.csv"
+        return None if evaluation == "base2novel" or not path.is_file() else 100.0 / len(pd.read_csv(path))
