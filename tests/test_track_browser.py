@@ -22,7 +22,6 @@ from t2l.fsio import read_json
 from t2l.track.links import LOCAL_UI
 
 GATE = "zero_shot/synthetic_target/top1_mean"
-VARIANTS = ("vanilla", "adapters", "tfd", "ttl", "t2l")
 # The comparison page's metrics section: a grid of metric names and a grid of values (a column per
 # run, in the order of the run table above it); each cell (top, left, text), as drawn.
 GRIDS = """(names) => {
@@ -66,7 +65,8 @@ def test_the_comparison_page_lists_every_variant_with_its_zero_shot_top1(retrain
     assert link.startswith(LOCAL_UI)  # what `t2l track` prints for `mlflow ui` on the project's store
     client = MlflowClient(retrained.uri)
     ids = tracked["evaluations"]["zero_shot"]["synthetic_target"]
-    expected = {v: client.get_run(ids[v]).data.metrics[GATE] for v in VARIANTS}
+    assert {"vanilla", "t2l"} <= set(ids)
+    expected = {v: client.get_run(run_id).data.metrics[GATE] for v, run_id in ids.items()}
     chromium = shutil.which("chromium")
     assert chromium, "Debian's chromium is missing: make test installs it (scripts/setup.sh --browser)"
     with ui_server(retrained.uri, tmp_path / "server.log") as base, sync_playwright() as pw:

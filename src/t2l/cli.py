@@ -285,6 +285,7 @@ def track(models_dir: Path = MODELS, metrics: Path = METRICS_DIR, reports: Path 
           descriptions_dir: Path = DESCRIPTIONS,
           lock: Path = typer.Option(Path("dvc.lock"), help="DVC lock file (hashed for lineage)."),
           out: Path = typer.Option(Path(layout.TRACKED), help="Run ids of this execution (for t2l register)."),
+          logged: Path = typer.Option(Path(layout.LOGGED), help="What was logged, without run ids (DVC output)."),
           params: Path = PARAMS):
     """Log the pipeline's params, lineage, metrics, curves and figures to MLflow (one parent run)."""
     from t2l.track.links import LOCAL_UI, lines, ui_base
@@ -293,7 +294,7 @@ def track(models_dir: Path = MODELS, metrics: Path = METRICS_DIR, reports: Path 
 
     cfg = parse(TrackConfig, section("track", params), "track")
     inputs = Inputs(params, models_dir, metrics, reports, protocols_dir, splits_dir, figures_dir, descriptions_dir, lock)
-    summary = run(cfg, inputs, out)
+    summary = run(cfg, inputs, out, logged)
     uri = tracking_uri(params.resolve().parent)
     typer.echo(f"logged to {uri}; run ids in {out}")
     if ui_base() == LOCAL_UI:
@@ -306,11 +307,14 @@ def track(models_dir: Path = MODELS, metrics: Path = METRICS_DIR, reports: Path 
 def register(tracked: Path = typer.Option(Path(layout.TRACKED), help="Run ids written by t2l track."),
              models_dir: Path = MODELS,
              out: Path = typer.Option(Path(layout.REGISTERED), help="The registration and promotion decision."),
+             packaged: Path = typer.Option(Path(layout.PACKAGED), help="What was registered, without the version "
+                                                                      "(DVC output)."),
              params: Path = PARAMS):
     """Register the model as an MLflow pyfunc (alias challenger); promote it to champion if it wins."""
     from t2l.track.registry import RegisterConfig, run
 
-    _print(run(parse(RegisterConfig, section("register", params), "register"), params, tracked, models_dir, out))
+    _print(run(parse(RegisterConfig, section("register", params), "register"), params, tracked, models_dir, out,
+               packaged))
 
 
 @app.command()

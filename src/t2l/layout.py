@@ -21,4 +21,8 @@ REPORTS = "reports"  # per-class and confusion CSVs (evaluate@)
 FIGURES = "figures"  # PNG figures of one execution (figures): dvc plots show, and logged by track
 TRACKED = "mlflow/track.json"  # MLflow run ids of the last execution (track)
 REGISTERED = "mlflow/register.json"  # the registration and promotion decision (register)
+# The stages' DVC outputs: what was logged and packaged, the same for the same inputs wherever and
+# whenever the pipeline runs (run ids and version numbers stay in the two files above).
+LOGGED = "mlflow/logged.json"  # (track)
+PACKAGED = "mlflow/packaged.json"  # (register)
 BENCH = "bench/results"  # benchmark JSON (t2l bench)

@@ -19,9 +19,9 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from t2l.errors import UserError
-from t2l.fsio import read_json, write_json
+from t2l.fsio import file_digest, read_json, write_json
 from t2l.jobs import Job, clip_spec
-from t2l.model.trained import MODEL
+from t2l.model.trained import MODEL, WEIGHTS
 from t2l.params import load, parse
 from t2l.serve import package
 from t2l.track.store import configure
@@ -101,7 +101,8 @@ def _champion(client: MlflowClient, name: str):
         return None
 
 
-def run(cfg: RegisterConfig, params_path: Path, tracked: Path, models: Path, out: Path) -> dict:
+def run(cfg: RegisterConfig, params_path: Path, tracked: Path, models: Path, out: Path,
+        packaged: Path | None = None) -> dict:
     params = load(params_path)
     jobs = params.get("jobs") or {}
     if cfg.job not in jobs:
@@ -144,4 +145,7 @@ def run(cfg: RegisterConfig, params_path: Path, tracked: Path, models: Path, out
               "promoted": decision.promote, "reason": decision.reason,
               "champion": int(now_champion) if now_champion else None}
     write_json(out, result)
+    if packaged is not None:  # what was registered, without the version and the decision
+        write_json(packaged, {"name": name, "job": cfg.job, "run": cfg.run,
+                              "weights_sha256": file_digest(run_dir / WEIGHTS)})
     return result

@@ -200,8 +200,9 @@ class Tracker:
                 mlflow.log_artifact(str(f), name)
 
 
-def run(cfg: TrackConfig, inputs: Inputs, out: Path) -> dict:
-    """Log the execution; write ``{experiment_id, parent_run_id, runs, evaluations, ui}`` to ``out``."""
+def run(cfg: TrackConfig, inputs: Inputs, out: Path, logged: Path | None = None) -> dict:
+    """Log the execution; write ``{experiment_id, parent_run_id, runs, evaluations, ui}`` to ``out``
+    and, to ``logged``, what was logged without the ids (the same for the same inputs)."""
     client = configure(inputs.params.resolve().parent)
     experiment = experiment_id(client, cfg.experiment)
     parent_id = os.environ.get(PARENT_ENV) or None
@@ -222,4 +223,8 @@ def run(cfg: TrackConfig, inputs: Inputs, out: Path) -> dict:
                "evaluations": tracker.evaluations, "figures": logged_figures,
                "ui": {"pipeline": runs_url(experiment), **tracker.links()}}
     write_json(out, summary)
+    if logged is not None:
+        write_json(logged, {"experiment": cfg.experiment, "runs": sorted(tracker.runs), "figures": logged_figures,
+                            "evaluations": {p: {g: sorted(v) for g, v in groups.items()}
+                                            for p, groups in tracker.evaluations.items()}})
     return summary

@@ -56,6 +56,9 @@ class TrainConfig:
     descriptions: bool = True  # encode classes by their LLM descriptions when available
 
 
+MEASURED = ("clips_per_s",)  # history columns that are measured time, not results
+
+
 def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
     if device.type != "cuda" or precision == "fp32":
         return None

@@ -1,8 +1,10 @@
 """The ``train`` stage: one job = one model variant trained on every run of one protocol.
 
 Writes ``<out>/<run>/`` as ``t2l.model.trained`` lays it out (weights, model config, summary,
-history for ``dvc plots``). Resume state lives in ``<checkpoints>/<run>/last.pt``, outside the
-DVC output, so a killed ``dvc repro`` resumes where it stopped.
+per-epoch history): the same bytes for the same inputs, wherever and however fast it ran.
+Resume state lives in ``<checkpoints>/<run>/last.pt``, outside the DVC output, so a killed
+``dvc repro`` resumes where it stopped; the measured throughput per epoch goes beside it
+(``timing.csv``).
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from t2l.model.config import variant
 from t2l.model.factory import build_model, tokenizer_for
 from t2l.model.trained import HISTORY, SUMMARY, save_model
 from t2l.params import parse
-from t2l.train.loop import TrainConfig, Trainer
+from t2l.train.loop import MEASURED, TrainConfig, Trainer
+
+TIMING = "timing.csv"  # measured clips/s per epoch, beside the resume state (not a DVC output)
 
 
 def job_runs(job: Job, protocols_dir: Path) -> list[Run]:
@@ -53,6 +57,7 @@ def run(job: Job, model_fields: dict, train_values: dict, clip: ClipSpec, protoc
             target = Path(out) / protocol_run.name
             save_model(target, model_cfg, weights)
             write_json(target / SUMMARY, {**summary, "model": job.model})
-            write_csv(target / HISTORY, history)
+            write_csv(target / HISTORY, history.drop(columns=list(MEASURED)))
+            write_csv(Path(checkpoints) / protocol_run.name / TIMING, history[["epoch", *MEASURED]])
         summaries.append(summary)
     return summaries
