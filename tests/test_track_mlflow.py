@@ -123,7 +123,7 @@ def test_each_protocol_is_a_model_training_experiment_of_flat_evaluation_runs(cl
     assert all("mlflow.parentRunId" not in r.data.tags for r in runs)  # listed flat, side by side
     assert all(len(repr(v)) <= 10 for r in runs for v in r.data.metrics.values())  # 4 significant digits
     assert set(tracked["evaluations"]["zero_shot"]["synthetic_target"].values()) <= {r.info.run_id for r in runs}
-    assert tracked["ui"]["zero_shot"] == f"http://127.0.0.1:5000/#/experiments/{zero_shot.experiment_id}/runs"
+    assert tracked["ui"]["runs"]["zero_shot"] == f"http://127.0.0.1:5000/#/experiments/{zero_shot.experiment_id}/runs"
     assert "#/compare-runs?runs=" in tracked["ui"]["compare"]["zero_shot · synthetic_target"]
 
 
