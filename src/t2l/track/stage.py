@@ -70,6 +70,7 @@ class Tracker:
         self.outputs = Outputs(self.params, inputs.models, inputs.protocols, inputs.splits)
         self.runs: dict[str, str] = {}
         self.evaluations: dict[str, dict[str, dict[str, str]]] = {}  # protocol -> group -> variant -> run id
+        self.experiments: dict[str, str] = {}  # protocol -> its experiment's id
         self._counts: dict[str, dict[str, int]] = {}
 
     # -- models --------------------------------------------------------------------------------
@@ -115,8 +116,6 @@ class Tracker:
         self.runs[name] = run.info.run_id
         return run
 
-    def protocol_experiment(self, protocol: str) -> str:
-        return experiment_id(self.client, f"{self.cfg.experiment}/{protocol}")
 
     def log_training(self, job_name: str, job: Job, run_name: str, run_dir: Path) -> None:
         fields, summary = read_json(run_dir / MODEL), read_json(run_dir / SUMMARY)
@@ -139,7 +138,7 @@ class Tracker:
         """One flat run per variant and group in the protocol's experiment (no run may be active)."""
         refs = self.outputs.refs(protocol)
         notes = {f"notes.{k}": str(v) for k, v in (metrics.get("notes") or {}).items()}
-        experiment = self.protocol_experiment(protocol)
+        experiment = self.experiments[protocol] = experiment_id(self.client, f"{self.cfg.experiment}/{protocol}")
         for model, group, values in metric_groups(protocol, metrics):
             tags = {"kind": "evaluate", "model": model, "protocol": protocol, "group": group,
                     "pipeline_run_id": parent_id, **notes}
@@ -162,18 +161,18 @@ class Tracker:
 
     def links(self) -> dict:
         """The UI's runs table of each protocol's experiment and a comparison page per group."""
-        experiments = {p: self.protocol_experiment(p) for p in self.evaluations}
-        return {"runs": {p: runs_url(e) for p, e in experiments.items()},
-                "compare": {f"{p} · {g}": compare_url(list(variants.values()), [experiments[p]])
+        return {"runs": {p: runs_url(e) for p, e in self.experiments.items()},
+                "compare": {f"{p} · {g}": compare_url(list(variants.values()), [self.experiments[p]])
                             for p, groups in self.evaluations.items() for g, variants in groups.items()}}
 
     def log_split_report(self, report: Path, run: str) -> None:
         """Per-class CSV and confusion-matrix figure of one evaluated split, under the run's name."""
         per_class = report.with_suffix(".per_class.csv")
         figure = self.inp.figures / "confusion" / f"{report.relative_to(self.inp.reports)}.png"
-        for path in (per_class, figure):
-            if path.is_file():
-                mlflow.log_artifact(str(path), f"{'per_class' if path == per_class else 'confusion'}/{run}")
+        if per_class.is_file():
+            mlflow.log_artifact(str(per_class), f"per_class/{run}")
+        if figure.is_file():
+            mlflow.log_artifact(str(figure), f"confusion/{run}")
 
     # -- figures -------------------------------------------------------------------------------
     def log_figures(self) -> list[str]:
