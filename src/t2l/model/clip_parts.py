@@ -115,12 +115,19 @@ def project_keys_values(block, h: torch.Tensor) -> tuple[torch.Tensor, torch.Ten
     return split_heads(k, heads(block)), split_heads(v, heads(block))
 
 
-def self_attention(block, h: torch.Tensor, attn_mask: torch.Tensor | None = None) -> torch.Tensor:
+def self_attention(block, h: torch.Tensor, attn_mask: torch.Tensor | None = None,
+                   queries: int | None = None) -> torch.Tensor:
     """The block's attention (before ``ls_1`` and the residual) on normalised input ``h`` (N, L, D):
-    what ``block.attention(h)`` computes, in one scaled-dot-product call on batch-first tensors."""
+    what ``block.attention(h)`` computes, in one scaled-dot-product call on batch-first tensors.
+
+    With ``queries`` the output (N, queries, D) is the first ``queries`` tokens' only: tokens after
+    them are keys and values whose own outputs are dropped before the output projection (the
+    attention itself still runs over every query, which keeps the results bit for bit).
+    """
     q, k, v = project_qkv(block, h)
     mask = attn_mask.to(h.dtype) if attn_mask is not None else None
-    return out_projection(block)(merge_heads(F.scaled_dot_product_attention(q, k, v, attn_mask=mask)))
+    attended = merge_heads(F.scaled_dot_product_attention(q, k, v, attn_mask=mask))
+    return out_projection(block)(attended if queries is None else attended[:, :queries])
 
 
 def attention_weights(block, h: torch.Tensor) -> torch.Tensor:

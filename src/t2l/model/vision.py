@@ -4,8 +4,9 @@ Per block, with temporal tokens (reference behaviour of EZ-CLIP/T2L):
   1. token[t] = p_l[t] + mean over all N+1 tokens of frame t's residual stream;
   2. the T tokens of a video attend to each other through the block's own frozen attention
      (pre-LN with ln_1, no residual);
-  3. each frame gets its processed token appended (N+2 tokens), the block's attention runs with
-     its residual, and the extra token is dropped right after;
+  3. each frame's N+1 tokens attend over themselves and its processed token (N+2 keys and
+     values) through the block's attention with its residual; the extra token's own output is
+     dropped, so it is not computed;
 then the spatial adapter (after the attention residual, before ln_2/MLP) and the MLP.
 """
 
@@ -25,13 +26,12 @@ def block_forward(block, x: torch.Tensor, frames: int, tokens: torch.Tensor | No
         h = block.ln_1(x)
         x = x + block.ls_1(parts.self_attention(block, h))
     else:
-        bt, _, d = x.shape
+        bt, n, d = x.shape
         tok = tokens.unsqueeze(0) + x.mean(dim=1).view(bt // frames, frames, d)  # (B, T, D)
         tok_in = block.ln_1(tok)
         tok = parts.self_attention(block, tok_in)
-        x = torch.cat([x, tok.reshape(bt, 1, d)], dim=1)  # ln_1 is per token: one pass over N+2
-        h = block.ln_1(x)
-        x = (x + block.ls_1(parts.self_attention(block, h)))[:, :-1]
+        h = block.ln_1(torch.cat([x, tok.reshape(bt, 1, d)], dim=1))  # ln_1 is per token: one pass over N+2
+        x = x + block.ls_1(parts.self_attention(block, h, queries=n))  # the extra token's own output is dropped
         if maps is not None:
             maps["temporal"].append(parts.attention_weights(block, tok_in))
     if maps is not None:
