@@ -338,21 +338,38 @@ def test_a_configured_dataset_without_splits_is_a_clear_error(tmp_path):
     assert not (tmp_path / "frames").exists()
 
 
-def test_the_footprint_estimate_measures_what_an_archive_stores(tmp_path):
+@pytest.mark.parametrize("cfg", [ExtractConfig(short_side=32, jpeg_quality=90),
+                                 ExtractConfig(short_side=32, jpeg_quality=80, jpeg_chroma="half", frames_per_video=8)],
+                         ids=["every-frame", "eight-frames-half-chroma"])
+def test_the_footprint_estimate_measures_what_an_archive_stores(tmp_path, cfg):
     import zipfile
 
     from t2l.frames.extract import extract_one
     from t2l.frames.footprint import archived_bytes, estimate
 
     videos = [make_video(tmp_path / f"v{i}.mp4", frames=6 + 4 * i, size=48, seed=i) for i in range(3)]
-    cfg = ExtractConfig(short_side=32, jpeg_quality=90)
     stored = []
     for v in videos:
         extract_one(v, tmp_path / f"{v.name}.zip", cfg)
         with zipfile.ZipFile(tmp_path / f"{v.name}.zip") as z:
             stored.append(sum(i.file_size for i in z.infolist() if i.filename != archive.META))
-    assert [archived_bytes(v, 32, 90)[1] for v in videos] == stored
+    assert [archived_bytes(v, cfg)[1] for v in videos] == stored
     (tmp_path / "broken.mp4").write_bytes(b"not a video")
-    f = estimate(tmp_path, [v.name for v in videos] + ["broken.mp4"], 32, 90, sample=4)
-    assert (f.videos, f.sampled, f.frames_per_video) == (4, 3, 10.0)
+    f = estimate(tmp_path, [v.name for v in videos] + ["broken.mp4"], cfg, sample=4)
+    assert (f.videos, f.sampled) == (4, 3)
+    assert f.frames_per_video == (10.0 if not cfg.frames_per_video else (6 + 8 + 8) / 3)
     assert f.total_bytes == pytest.approx(4 * sum(stored) / 3)
+
+
+def test_frames_per_video_stores_the_segment_centres_of_every_frame(tmp_path):
+    from t2l.frames.extract import extract_one
+    from t2l.frames.sampling import segment_indices
+
+    video = make_video(tmp_path / "v.mp4", frames=40, size=48)
+    full = extract_one(video, tmp_path / "full.zip", ExtractConfig())
+    some = extract_one(video, tmp_path / "some.zip", ExtractConfig(frames_per_video=8))
+    assert (full["frames"], some["frames"]) == (40, 8)
+    with archive.FrameArchive(tmp_path / "full.zip") as a, archive.FrameArchive(tmp_path / "some.zip") as b:
+        assert np.array_equal(b.frames(range(8)), a.frames(segment_indices(40, 8)))
+    half = extract_one(video, tmp_path / "half.zip", ExtractConfig(jpeg_chroma="half"))
+    assert half["frames"] == 40 and (tmp_path / "half.zip").stat().st_size < (tmp_path / "full.zip").stat().st_size

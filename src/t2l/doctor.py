@@ -99,7 +99,7 @@ def dataset_checks(name: str, spec: DatasetSpec, project: Path, params: dict) ->
     cfg = extract_config(params)
     archives = project / layout.FRAMES / name
     if paths and not archives.is_dir():
-        f = estimate(project / spec.root, paths, cfg.short_side, cfg.jpeg_quality)
+        f = estimate(project / spec.root, paths, cfg)
         out.append(Check(f"datasets.{name} frame archives: about {f.total_bytes / GB:,.1f} GB ({f.frames_per_video:,.0f} "
                          f"frames and {f.bytes_per_video / 1e6:,.1f} MB per video, from {f.sampled} sampled)", True))
         return out, f.total_bytes
@@ -108,15 +108,13 @@ def dataset_checks(name: str, spec: DatasetSpec, project: Path, params: dict) ->
 
 def weights_check(path: Path) -> Check:
     """The weights file loads as a state dict (safely); whether CLIP will run it with QuickGELU."""
-    import torch
-
-    from t2l.model.backbone import needs_quick_gelu
+    from t2l.errors import UserError
+    from t2l.model.backbone import needs_quick_gelu, read_state_dict
 
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-        tensors = len(state.get("state_dict", state))
-    except Exception as e:  # noqa: BLE001 - any unreadable file is reported, not raised
-        return Check(f"{path.name} loads", False, f"not a loadable state dict ({type(e).__name__}); fetch it again")
+        tensors = len(read_state_dict(path, mmap=True))
+    except UserError as e:  # reported, not raised
+        return Check(f"{path.name} loads", False, f"{e}; fetch it again")
     gelu = "QuickGELU (OpenAI weights)" if needs_quick_gelu(str(path)) else "GELU"
     return Check(f"{path.name} loads: {tensors} tensors, run with {gelu}", True)
 

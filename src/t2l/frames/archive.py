@@ -20,6 +20,8 @@ from t2l.frames.fingerprint import fingerprint
 from t2l.fsio import zip_writer
 
 META = "meta.json"
+CHROMA = {"full": 0, "half": 2}  # JPEG chroma resolution (PIL's subsampling codes): as decoded, or halved
+# both ways (4:2:0, how H.264 sources store colour)
 
 
 def member(i: int) -> str:
@@ -31,7 +33,14 @@ def archive_path(out_dir: str | Path, video_path: str) -> Path:
     return Path(out_dir) / f"{video_path}.zip"
 
 
-def write(frames: Iterable[np.ndarray], path: str | Path, meta: dict, quality: int = 95) -> dict:
+def encode(frame: np.ndarray, quality: int = 95, chroma: str = "full") -> bytes:
+    """One frame (H, W, 3) uint8 as an archive stores it: a JPEG."""
+    buf = io.BytesIO()
+    Image.fromarray(frame).save(buf, format="JPEG", quality=quality, subsampling=CHROMA[chroma])
+    return buf.getvalue()
+
+
+def write(frames: Iterable[np.ndarray], path: str | Path, meta: dict, quality: int = 95, chroma: str = "full") -> dict:
     """Write frames (each (H, W, 3) uint8: an array (T, H, W, 3) or a stream of frames) atomically,
     encoding each as it comes; return the metadata stored with them. If ``frames`` raises, or
     yields none, no archive is left."""
@@ -39,9 +48,7 @@ def write(frames: Iterable[np.ndarray], path: str | Path, meta: dict, quality: i
     with zip_writer(path) as add:
         for count, frame in enumerate(frames, 1):
             shape = frame.shape
-            buf = io.BytesIO()
-            Image.fromarray(frame).save(buf, format="JPEG", quality=quality, subsampling=0)
-            add(member(count - 1), buf.getvalue())
+            add(member(count - 1), encode(frame, quality, chroma))
         if shape is None:
             raise ValueError(f"{path}: no frames to write")
         meta = {**meta, "frames": count, "height": int(shape[0]), "width": int(shape[1])}

@@ -16,7 +16,7 @@ from __future__ import annotations
 import signal
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Annotated, Iterator
+from typing import Annotated, Iterator, Literal
 
 import numpy as np
 import pandas as pd
@@ -26,9 +26,10 @@ from t2l.data.splits.schema import dataset_info, read_table
 from t2l.errors import UserError
 from t2l.frames import archive, containment, pool
 from t2l.frames.fingerprint import fingerprint
+from t2l.frames.sampling import segment_indices
 from t2l.fsio import resumable_dir, write_csv, write_json
 from t2l.params import Count, NonNegative, Range
-from t2l.video.ffmpeg_io import VideoError, iter_frames
+from t2l.video.ffmpeg_io import VideoError, frame_count, iter_frames
 
 MANIFEST, QUARANTINE = "manifest.csv", "quarantine.json"
 
@@ -37,6 +38,8 @@ MANIFEST, QUARANTINE = "manifest.csv", "quarantine.json"
 class ExtractConfig:
     short_side: NonNegative = 0  # 0 keeps the native size
     jpeg_quality: Annotated[int, Range(at_least=1, at_most=100)] = 95  # PIL's JPEG quality scale
+    jpeg_chroma: Literal["full", "half"] = "full"  # colour at full resolution, or halved as H.264 stores it
+    frames_per_video: NonNegative = 0  # 0 stores every frame; n stores n evenly spaced ones (segment centres)
     min_frames: Count = 2
     strict: bool = True  # a corrupt packet anywhere quarantines the video (ffmpeg -xerror)
     workers: Count = 2
@@ -51,6 +54,18 @@ def _at_least(frames: Iterator[np.ndarray], n: int, video: Path) -> Iterator[np.
         raise VideoError(f"{video}: only {count} frame(s); at least {n} needed (extract.min_frames)")
 
 
+def archive_frames(video: Path, cfg: ExtractConfig) -> Iterator[np.ndarray]:
+    """The frames of ``video`` its archive stores, as they are decoded: every frame, or with
+    ``frames_per_video`` the centres of that many equal segments (what a T-frame sampler draws
+    from, T <= frames_per_video), so a longer video costs no more disk than a short one."""
+    frames = _at_least(iter_frames(video, cfg.short_side, cfg.strict), cfg.min_frames, video)
+    n = frame_count(video) if cfg.frames_per_video else 0
+    if n <= cfg.frames_per_video:
+        return frames
+    keep = set(segment_indices(n, cfg.frames_per_video).tolist())
+    return (frame for i, frame in enumerate(frames) if i in keep)
+
+
 def extract_one(video: Path, target: Path, cfg: ExtractConfig) -> dict:
     """Stream the frames of ``video`` into its archive, with the video's content fingerprint in
     the archive's meta; raise VideoError, leaving no archive, if the video cannot be used."""
@@ -60,8 +75,8 @@ def extract_one(video: Path, target: Path, cfg: ExtractConfig) -> dict:
         raise VideoError(f"{video}: no such file") from None
     except OSError as e:
         raise VideoError(f"{video}: cannot read the file ({e.strerror or e})") from None
-    frames = _at_least(iter_frames(video, cfg.short_side, cfg.strict), cfg.min_frames, video)
-    return archive.write(frames, target, {"source": Path(video).name, **source}, cfg.jpeg_quality)
+    return archive.write(archive_frames(video, cfg), target, {"source": Path(video).name, **source}, cfg.jpeg_quality,
+                         cfg.jpeg_chroma)
 
 
 def _reason(error: Exception, video: Path, rel: str) -> str:

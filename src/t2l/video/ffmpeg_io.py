@@ -98,6 +98,18 @@ def iter_frames(path: str | os.PathLike, short_side: int = 0, strict: bool = Tru
                 proc.kill()
 
 
+def frame_count(path: str | os.PathLike) -> int:
+    """Frames of the first video stream of ``path``, counted from its packets (demuxed, not decoded)."""
+    try:
+        info = ffmpeg.probe(str(path), select_streams="v:0", count_packets=None)
+    except ffmpeg.Error as e:
+        raise VideoError(f"{path}: not a readable video ({_stderr(e, path)})") from None
+    streams = info.get("streams") or []
+    if not streams:
+        raise VideoError(f"{path}: no video stream")
+    return int(streams[0].get("nb_read_packets") or 0)
+
+
 def read_frames(path: str | os.PathLike, short_side: int = 0, strict: bool = True) -> np.ndarray:
     """Every frame of ``path`` as one array (T, H, W, 3); see iter_frames, which needs memory
     for one frame only (this for clips known to be small)."""
