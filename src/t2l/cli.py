@@ -360,10 +360,10 @@ def info(model: str = typer.Option("t2l", help="Model variant (model.config.VARI
 
 
 @app.command()
-def bench(what: str = typer.Argument("all", help="all, model, data or profile."),
+def bench(what: str = typer.Argument("all", help="all, model, data, profile or serve."),
           out: Path = typer.Option(Path(layout.BENCH), help="Directory of the JSON results."),
           params: Path = PARAMS):
-    """Measure model cost (vs vanilla CLIP and ViFi-CLIP), the data path, and a training-step profile."""
+    """Measure model cost (vs vanilla CLIP and ViFi-CLIP), the data path, a training-step profile and serving latency."""
     from t2l.bench.stage import BenchConfig, run
 
     for path in run(parse(BenchConfig, section("bench", params), "bench"), what, out):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from t2l.bench import data_path, model_cost, profile
+from t2l.bench import data_path, model_cost, profile, serving
 from t2l.errors import UserError
 from t2l.fsio import write_json, write_text
 
@@ -19,6 +19,7 @@ class BenchConfig:
     models: tuple[model_cost.ModelBench, ...] = (model_cost.ModelBench("t2l-tiny", batch=16, iterations=10),)
     data: tuple[data_path.DataBench, ...] = (data_path.DataBench("tiny", 64, 64, 40),)
     profile: dict = field(default_factory=dict)  # keyword arguments of t2l.bench.profile.run
+    serve: tuple[serving.ServeBench, ...] = (serving.ServeBench("t2l-tiny"),)
     device: str = "auto"
     threads: int = 0  # torch intra-op threads; 0 = torch's default
 
@@ -31,8 +32,8 @@ def environment(device: torch.device) -> dict:
 
 
 def run(cfg: BenchConfig, what: str, out: Path) -> list[Path]:
-    if what not in ("all", "model", "data", "profile"):
-        raise UserError(f"t2l bench: unknown benchmark {what!r}; choose all, model, data or profile")
+    if what not in ("all", "model", "data", "profile", "serve"):
+        raise UserError(f"t2l bench: unknown benchmark {what!r}; choose all, model, data, profile or serve")
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     auto = "cuda" if torch.cuda.is_available() else "cpu"
@@ -52,4 +53,8 @@ def run(cfg: BenchConfig, what: str, out: Path) -> list[Path]:
         written.append(Path(out) / "profile_t2l_train_step.json")
         write_text(written[-1].with_suffix(".txt"), result.pop("table") + "\n")
         write_json(written[-1], {"environment": env, **result})
+    if what in ("all", "serve"):
+        for b in cfg.serve:
+            written.append(Path(out) / f"serve_{b.backbone}_{env['device'].replace(' ', '-')}.json")
+            write_json(written[-1], {"environment": env, "config": asdict(b), **serving.run(b)})
     return written
