@@ -12,7 +12,7 @@ from functools import cache
 from pathlib import Path
 
 # The pipeline's order; an import from an earlier folder of a later one climbs back up.
-ORDER = ("video", "data", "frames", "descriptions", "model", "train", "evaluate", "figures", "track", "serve", "bench")
+ORDER = ("video", "data", "frames", "descriptions", "model", "train", "evaluate", "figures", "serve", "track", "bench")
 
 
 def modules(src: Path) -> dict[str, Path]:

@@ -14,11 +14,11 @@ import torch
 
 from t2l.data.protocols.reader import read_runs
 from t2l.descriptions.read import load_descriptions
-from t2l.evaluate.scoring import ScoreSettings, score, top1
 from t2l.frames.clip_spec import ClipSpec
 from t2l.frames.dataset import FrameSource
 from t2l.model.config import variant
 from t2l.model.factory import build_model, tokenizer_for
+from t2l.scoring import ScoreSettings, score, top1
 from t2l.train.loop import TrainConfig, Trainer
 
 EPOCHS, LR = 20, 1e-2  # 80 optimiser steps of 4 clips: half a minute on a CPU

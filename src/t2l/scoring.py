@@ -1,4 +1,5 @@
-"""Score every video of a split against its class texts (no video dropped, any number of ranks)."""
+"""Score every video of a split against its class texts (no video dropped, any number of ranks): what
+training's validation and every evaluation run, so it sits below both."""
 
 from __future__ import annotations
 

@@ -8,9 +8,9 @@ import torch
 
 from t2l.data.protocols.reader import Run
 from t2l.evaluate.metrics import summary
-from t2l.evaluate.scoring import ScoreSettings
 from t2l.frames.dataset import FrameSource, VideoClipDataset
 from t2l.frames.transforms import EvalTransform
+from t2l.scoring import ScoreSettings
 
 PROBE = "probe_"  # prefix of the probe rows in zero_shot metrics; they score the first baseline's backbone
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from t2l.evaluate.perturbations import KINDS, perturbation
-from t2l.evaluate.scoring import top1
+from t2l.scoring import top1
 
 
 @dataclass(frozen=True)

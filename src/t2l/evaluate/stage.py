@@ -23,7 +23,7 @@ from t2l.evaluate import aggregate, headlines, robustness
 from t2l.evaluate.metrics import confusion, per_class, summary
 from t2l.evaluate.perturbations import perturbation
 from t2l.evaluate.probes import probe_ceilings
-from t2l.evaluate.scoring import Scores, ScoreSettings, score
+from t2l.evaluate.split_reports import confusion_file, per_class_file
 from t2l.frames.clip_spec import ClipSpec
 from t2l.frames.dataset import FrameSource
 from t2l.frames.decoders import DECODERS
@@ -34,6 +34,7 @@ from t2l.model.factory import build_model, tokenizer_for
 from t2l.model.text import ClassPrompts
 from t2l.model.trained import load_model
 from t2l.params import Count, NonNegative, OneOf
+from t2l.scoring import Scores, ScoreSettings, score
 
 
 @dataclass(frozen=True)
@@ -96,8 +97,8 @@ class Evaluator:
             change = np.linalg.norm(s.embeddings - reversed_.embeddings, axis=1) / np.linalg.norm(s.embeddings, axis=1)
             result["reversal_change"] = float(change.mean())
         if report is not None and self.d.main:
-            write_csv(report.with_suffix(".per_class.csv"), per_class(s.logits, s.labels, names))
-            write_csv(report.with_suffix(".confusion.csv"), confusion(s.logits, s.labels, names))
+            write_csv(per_class_file(report), per_class(s.logits, s.labels, names))
+            write_csv(confusion_file(report), confusion(s.logits, s.labels, names))
         return result
 
     # -- evaluations ---------------------------------------------------------------------------

@@ -48,7 +48,7 @@ class Outputs:
     def dataset_of(self, evaluation: str, group: str) -> str:
         return next((e.dataset for _, e in self.refs(evaluation) if group in (e.group, e.dataset)), group)
 
-    def chance(self, evaluation: str, row: str) -> float | None:
-        """Chance top-1 in % of a headline row or group (none for base-to-novel's harmonic mean)."""
-        path = self.splits / self.dataset_of(evaluation, row.split(".")[0]) / "classes.csv"
+    def chance(self, evaluation: str, group: str) -> float | None:
+        """Chance top-1 in % of a dataset group's rows (none for base-to-novel's harmonic mean)."""
+        path = self.splits / self.dataset_of(evaluation, group) / "classes.csv"
         return None if evaluation == "base2novel" or not path.is_file() else 100.0 / len(pd.read_csv(path))

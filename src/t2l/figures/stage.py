@@ -20,7 +20,7 @@ import torch
 from matplotlib.figure import Figure
 
 from t2l.data.protocols.reader import read_runs
-from t2l.evaluate import headlines
+from t2l.evaluate import headlines, split_reports
 from t2l.evaluate.stage import EvaluateConfig
 from t2l.figures import paper, plots
 from t2l.figures.outputs import Outputs
@@ -50,18 +50,6 @@ def save(fig: Figure, path: Path, written: list[Path]) -> None:
     written.append(path)
 
 
-def headline_std(metrics: dict, row: str) -> dict[str, float]:
-    """Each variant's std in % over splits or seeds of a headline row, where it has one."""
-    group, _, key = row.partition(".")
-    out = {}
-    for name, groups in metrics.items():
-        values = groups.get(group) if isinstance(groups, dict) else None
-        values = values.get(key) if isinstance(values, dict) and key else values
-        if isinstance(values, dict) and isinstance(values.get("top1_std"), (int, float)):
-            out[name] = 100 * float(values["top1_std"])
-    return out
-
-
 def robustness_groups(metrics: dict) -> dict[str, dict[str, dict[str, float]]]:
     """``{group: {variant: {condition: top-1 %}}}``: clean, then ``<shift> <severity>``."""
     groups: dict[str, dict[str, dict[str, float]]] = {}
@@ -83,9 +71,9 @@ class Figures:
         self.written: list[Path] = []
 
     def results(self) -> None:
-        panels = [plots.Panel(f"{name} · {row}", values, headline_std(metrics, row), self.outputs.chance(name, row))
+        panels = [plots.Panel(f"{name} · {row_name}", row.values, row.std, self.outputs.chance(name, row.group))
                   for name, metrics in self.evaluations.items()
-                  for row, values in headlines.table(name, metrics).items()]
+                  for row_name, row in headlines.rows(name, metrics).items()]
         if panels:
             save(plots.results_figure(panels), self.out / "results.png", self.written)
 
@@ -107,15 +95,11 @@ class Figures:
 
     def confusion(self) -> None:
         for name in self.evaluations:
-            for confusion in sorted((self.reports / name).rglob("*.confusion.csv")):
-                per_class = confusion.with_name(confusion.name.replace(".confusion.csv", ".per_class.csv"))
-                if not per_class.is_file():
-                    continue
-                classes = pd.read_csv(per_class).sort_values("label")["class_name"].tolist()
-                rel = confusion.relative_to(self.reports)
-                stem = confusion.name.removesuffix(".confusion.csv")
-                save(plots.confusion_matrix(pd.read_csv(confusion), classes, f"{rel.parent.as_posix()}/{stem}"),
-                     self.out / "confusion" / rel.parent / f"{stem}.png", self.written)
+            for report in split_reports.written(self.reports / name):
+                classes = pd.read_csv(split_reports.per_class_file(report)).sort_values("label")["class_name"].tolist()
+                rel = report.relative_to(self.reports)
+                save(plots.confusion_matrix(pd.read_csv(split_reports.confusion_file(report)), classes, rel.as_posix()),
+                     self.out / "confusion" / f"{rel}.png", self.written)
 
     def paper(self) -> None:
         """Fig. 3 and Fig. 4 on the first target split of the zero-shot protocol, when its models exist."""

@@ -42,9 +42,11 @@ def conv_stem(patch_size: int, width: int, layers: tuple[tuple[int, int], ...]) 
     return nn.Sequential(*modules)
 
 
-def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+def read_state_dict(path: Path, mmap: bool = False) -> dict[str, torch.Tensor]:
+    """The state dict in a weights file (loaded with ``weights_only``; a checkpoint's ``state_dict``
+    unwrapped, DataParallel's ``module.`` prefix removed); UserError naming the file otherwise."""
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except Exception as e:  # noqa: BLE001 - any unreadable file is the user's input error
         raise UserError(f"{path}: not a loadable weights file ({type(e).__name__}: {e})") from None
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
@@ -81,7 +83,7 @@ def create_clip(name: str, pretrained: str | None = None, cache_dir: str | None 
         v = model.visual
         v.conv1 = conv_stem(v.patch_size[0], v.conv1.out_channels, CONV_STEMS[name])
     if path is not None:
-        missing, unexpected = model.load_state_dict(_read_state_dict(path), strict=False)
+        missing, unexpected = model.load_state_dict(read_state_dict(path), strict=False)
         if missing or unexpected:
             raise UserError(f"{path}: does not match backbone {name}: missing {missing[:5]}, unexpected {unexpected[:5]}")
     return model

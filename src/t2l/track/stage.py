@@ -28,6 +28,7 @@ import pandas as pd
 
 from t2l import layout
 from t2l.evaluate.probes import PROBE
+from t2l.evaluate.split_reports import per_class_file
 from t2l.evaluate.stage import EvaluateConfig
 from t2l.figures.outputs import Outputs
 from t2l.fsio import read_json, write_json
@@ -167,7 +168,7 @@ class Tracker:
 
     def log_split_report(self, report: Path, run: str) -> None:
         """Per-class CSV and confusion-matrix figure of one evaluated split, under the run's name."""
-        per_class = report.with_suffix(".per_class.csv")
+        per_class = per_class_file(report)
         figure = self.inp.figures / "confusion" / f"{report.relative_to(self.inp.reports)}.png"
         if per_class.is_file():
             mlflow.log_artifact(str(per_class), f"per_class/{run}")

@@ -22,13 +22,13 @@ from tqdm import tqdm
 
 from t2l.data.protocols.reader import Run
 from t2l.distributed import Dist, gather_objects
-from t2l.evaluate.scoring import ScoreSettings, score, top1
 from t2l.frames.clip_spec import ClipSpec
 from t2l.frames.dataset import FrameSource, VideoClipDataset
 from t2l.frames.decoders import DECODERS
 from t2l.frames.transforms import TrainTransform
 from t2l.model.text import ClassPrompts
 from t2l.params import Count, Fraction, NonNegative, NonNegativeFloat, OneOf, Positive
+from t2l.scoring import ScoreSettings, score, top1
 from t2l.train import checkpoint
 from t2l.train.inputs import input_digests
 from t2l.train.optim import adamw, warmup_cosine
