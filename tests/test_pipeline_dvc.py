@@ -2,11 +2,14 @@
 every stage of (conftest's ``retrained``) holds every output, and DVC finds it up to date."""
 
 import json
+import shutil
+import subprocess
 
 import fixtures_prefect  # noqa: F401  (Prefect settings before prefect is imported)
 import pandas as pd
 import yaml
 from fixtures_pipeline import sh as run
+from helpers import BIN
 
 from t2l.fsio import file_digest
 
@@ -71,3 +74,34 @@ def test_dvc_metrics_show_is_one_short_row_per_headline_with_a_column_per_varian
     t2l = rows["metrics/summary/zero_shot/synthetic_target.json"][header.index("t2l") - 1]
     assert float(t2l) == round(100 * metrics["t2l"]["synthetic_target"]["top1_mean"], 1)
     assert table("zero_shot", metrics)["synthetic_target"]["t2l"] == float(t2l)
+
+
+def _experiments(shown) -> dict[str, dict]:
+    """``{experiment name: its params.yaml values}`` from ``dvc exp show --json`` (any nesting)."""
+    found = {}
+
+    def walk(node):
+        if isinstance(node, dict):
+            name, params = node.get("name"), (node.get("data") or {}).get("params", {}).get("params.yaml")
+            if name and params:
+                found[name] = params.get("data", {})
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(shown)
+    return found
+
+
+def test_dvc_exp_run_tries_a_params_variant_that_exp_show_lists(retrained, tmp_path):
+    project = tmp_path / "project"  # a copy: the experiment re-runs stages of the shared project
+    shutil.copytree(retrained.project, project, symlinks=True)
+    sh("dvc", "exp", "run", "figures", "-S", "figures.seed=1", "-n", "seed-1", cwd=project)
+    assert yaml.safe_load((project / "params.yaml").read_text())["figures"]["seed"] == 1  # applied to the workspace
+    shown = subprocess.run([str(BIN / "dvc"), "exp", "show", "--json"], cwd=project, capture_output=True, text=True,
+                           check=True).stdout
+    experiments = _experiments(json.loads(shown))
+    assert experiments["seed-1"]["figures"]["seed"] == 1, experiments
+    assert "up to date" in sh("dvc", "status", "figures", cwd=project)

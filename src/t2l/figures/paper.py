@@ -51,6 +51,8 @@ def tsne_figure(embeddings: dict[str, np.ndarray], names: list[str], perplexity:
         ax.set(title=title, xticks=[], yticks=[])
     axes[0][-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
     fig.suptitle("t-SNE of per-frame embeddings (one colour per video)")
+    fig.supxlabel("What to look for (the paper's Fig. 3): with TFD (t2l) a video's frames spread apart along its path; "
+                  "without it (ttl) they collapse into one tight cluster.", fontsize=8)
     return fig
 
 
@@ -79,4 +81,6 @@ def attention_figure(maps: dict[str, torch.Tensor], clip: torch.Tensor, grid: in
         ax.imshow(maps["temporal"][-1, 0].float().numpy(), cmap="viridis")
         ax.set(title="temporal tokens", xlabel="to frame", ylabel="from frame")
     fig.suptitle(title)
+    fig.supxlabel("What to look for (the paper's Fig. 4): the heat maps (bottom row) should follow the moving shape from "
+                  "frame to frame; the temporal-token matrix shows which frames each frame's token draws on.", fontsize=8)
     return fig
