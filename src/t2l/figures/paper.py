@@ -10,8 +10,7 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 from sklearn.manifold import TSNE
 
-from t2l.frames.dataset import FrameSource
-from t2l.frames.sampling import segment_indices
+from t2l.frames.dataset import FrameSource, VideoClipDataset
 from t2l.frames.transforms import CLIP_MEAN, CLIP_STD, EvalTransform
 
 
@@ -22,8 +21,9 @@ def pick_rows(rows: pd.DataFrame, count: int) -> pd.DataFrame:
 
 
 def clips(rows: pd.DataFrame, source: FrameSource, transform: EvalTransform, frames: int) -> torch.Tensor:
-    """Evaluation clips (B, T, 3, H, W) of ``rows``: segment centres, as the evaluate stage samples."""
-    return torch.stack([transform(source.read(p, lambda n: segment_indices(n, frames))) for p in rows["path"]])
+    """Evaluation clips (B, T, 3, H, W) of ``rows``, made as scoring makes them (segment centres)."""
+    dataset = VideoClipDataset(rows, source, frames, transform)
+    return torch.stack([dataset[i][0] for i in range(len(dataset))])
 
 
 def _pixels(clip: torch.Tensor) -> np.ndarray:
