@@ -41,6 +41,7 @@ from t2l.serve import package
 from t2l.video.ffmpeg_io import write_video
 
 STARTUP_S = 300
+REQUEST_TIMEOUT_S = 1800  # the scoring server's own limit (60 s by default): a cold 400-class list on a CPU takes longer
 
 
 @dataclass(frozen=True)
@@ -92,12 +93,13 @@ def _clip(b: ServeBench, path: Path) -> bytes:
 @contextmanager
 def _server(model_dir: Path, log: Path) -> Iterator[httpx.Client]:
     port = _free_port()
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+           "MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT": str(REQUEST_TIMEOUT_S)}
     with open(log, "w+") as out:
         proc = subprocess.Popen([sys.executable, "-m", "mlflow", "models", "serve", "-m", str(model_dir),
                                  "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)],
                                 env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        http = httpx.Client(base_url=f"http://127.0.0.1:{port}", trust_env=False, timeout=600)
+        http = httpx.Client(base_url=f"http://127.0.0.1:{port}", trust_env=False, timeout=REQUEST_TIMEOUT_S)
         try:
             deadline = time.monotonic() + STARTUP_S
             while True:
