@@ -76,23 +76,11 @@ def test_dvc_metrics_show_is_one_short_row_per_headline_with_a_column_per_varian
     assert table("zero_shot", metrics)["synthetic_target"]["t2l"] == float(t2l)
 
 
-def _experiments(shown) -> dict[str, dict]:
-    """``{experiment name: its params.yaml values}`` from ``dvc exp show --json`` (any nesting)."""
-    found = {}
-
-    def walk(node):
-        if isinstance(node, dict):
-            name, params = node.get("name"), (node.get("data") or {}).get("params", {}).get("params.yaml")
-            if name and params:
-                found[name] = params.get("data", {})
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(shown)
-    return found
+def _experiments(shown: list) -> dict[str, dict]:
+    """``{experiment name: its params.yaml values}`` from ``dvc exp show --json`` (a list of
+    baselines, each with its experiments and their revisions)."""
+    return {rev["name"]: rev["data"]["params"]["params.yaml"]["data"]
+            for baseline in shown for experiment in baseline.get("experiments") or [] for rev in experiment["revs"]}
 
 
 def test_dvc_exp_run_tries_a_params_variant_that_exp_show_lists(retrained, tmp_path):

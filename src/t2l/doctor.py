@@ -114,7 +114,7 @@ def weights_check(path: Path) -> Check:
     try:
         tensors = len(read_state_dict(path, mmap=True))
     except UserError as e:  # reported, not raised
-        return Check(f"{path.name} loads", False, f"{e}; fetch it again")
+        return Check(f"{path.name} loads", False, f"not a loadable state dict ({e}); fetch it again")
     gelu = "QuickGELU (OpenAI weights)" if needs_quick_gelu(str(path)) else "GELU"
     return Check(f"{path.name} loads: {tensors} tensors, run with {gelu}", True)
 
