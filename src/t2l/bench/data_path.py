@@ -23,6 +23,7 @@ from t2l.frames.decoders import make_decoder
 from t2l.frames.extract import ExtractConfig, extract_videos
 from t2l.frames.sampling import segment_indices
 from t2l.frames.transforms import TrainTransform
+from t2l.params import parse
 from t2l.video.ffmpeg_io import write_video
 
 
@@ -43,8 +44,6 @@ class DataBench:
     extract: dict = field(default_factory=dict)  # extraction settings of the archives (t2l.frames.extract.ExtractConfig)
 
     def extract_config(self) -> ExtractConfig:
-        from t2l.params import parse
-
         return parse(ExtractConfig, self.extract, f"bench.data[{self.name}].extract")
 
 
