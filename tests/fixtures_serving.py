@@ -16,6 +16,8 @@ from typing import Iterator
 import httpx
 from helpers import BIN
 
+from t2l.bench.serving import wait_until_up
+
 CLASSES = ["heart moving left", "heart moving right", "heart rotating clockwise", "heart rotating counterclockwise"]
 STARTUP_S = 240
 
@@ -54,17 +56,9 @@ def served(model: Path, log: Path, **env: str) -> Iterator[tuple[httpx.Client, s
                                 env=bin_env(**env), stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         http = httpx.Client(base_url=f"http://127.0.0.1:{port}", trust_env=False, timeout=60)
         try:
-            deadline = time.monotonic() + STARTUP_S
-            while True:
-                try:
-                    if http.get("/ping", timeout=5).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
+            if not wait_until_up(http, proc, STARTUP_S):
                 out.seek(0)
-                started = proc.poll() is None and time.monotonic() < deadline
-                assert started, f"server did not start:\n{out.read()[-3000:]}"
-                time.sleep(0.5)
+                raise AssertionError(f"server did not start:\n{out.read()[-3000:]}")
             yield http, proc
         finally:
             http.close()

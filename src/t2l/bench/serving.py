@@ -90,6 +90,21 @@ def _clip(b: ServeBench, path: Path) -> bytes:
     return path.read_bytes()
 
 
+def wait_until_up(http: httpx.Client, proc: subprocess.Popen, timeout_s: float) -> bool:
+    """Poll the server's ``/ping`` until it answers 200 (True), or its process ends or
+    ``timeout_s`` passes (False)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if http.get("/ping", timeout=5).status_code == 200:
+                return True
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            return False
+        time.sleep(0.5)
+
+
 @contextmanager
 def _server(model_dir: Path, log: Path) -> Iterator[httpx.Client]:
     port = _free_port()
@@ -101,17 +116,9 @@ def _server(model_dir: Path, log: Path) -> Iterator[httpx.Client]:
                                 env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         http = httpx.Client(base_url=f"http://127.0.0.1:{port}", trust_env=False, timeout=REQUEST_TIMEOUT_S)
         try:
-            deadline = time.monotonic() + STARTUP_S
-            while True:
-                try:
-                    if http.get("/ping", timeout=5).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    out.seek(0)
-                    raise UserError(f"t2l bench serve: the model server did not start:\n{out.read()[-2000:]}")
-                time.sleep(0.5)
+            if not wait_until_up(http, proc, STARTUP_S):
+                out.seek(0)
+                raise UserError(f"t2l bench serve: the model server did not start:\n{out.read()[-2000:]}")
             yield http
         finally:
             http.close()
