@@ -25,6 +25,7 @@ def small_params() -> dict:
     p["protocols"]["few_shot"]["shots"] = [1, 2]
     p["pretrain"].update(steps=4, batch_size=8, checkpoint_every=2)
     p["train"].update(epochs=2, batch_size=4, workers=0, eval_batch_size=3)
+    p["jobs"] = {name: {k: v for k, v in job.items() if k != "train"} for name, job in p["jobs"].items()}  # same epochs
     p["evaluate"].update(batch_size=3, workers=0)
     p["evaluate"]["robustness"]["perturbations"] = {"reverse": [1], "gaussian_noise": [2]}
     return p

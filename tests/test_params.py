@@ -99,6 +99,7 @@ def _evaluate(values):
 @pytest.mark.parametrize("build, values, message", [
     (_train, {"epochs": 0}, "train.epochs: must be >= 1, got 0"),
     (_train, {"epochs": -3}, "train.epochs: must be >= 1, got -3"),
+    (_train, {"augment": False}, "train.flip: flipping is an augmentation"),  # flip defaults to true
     (_train, {"batch_size": 0}, "train.batch_size: must be >= 1"),
     (_train, {"accumulation": 0}, "train.accumulation: must be >= 1"),
     (_train, {"val_every": 0}, "train.val_every: must be >= 1"),
@@ -126,7 +127,7 @@ def test_every_section_is_typed_and_ranged(build, values, message):
 
 
 @pytest.mark.parametrize("change, message", [
-    (lambda text: text.replace("\ntrain:\n  epochs: 3\n", "\ntrain:\n  epochs: 0\n"), "train.epochs: must be >= 1, got 0"),
+    (lambda text: text.replace("\ntrain:\n  epochs: 12\n", "\ntrain:\n  epochs: 0\n"), "train.epochs: must be >= 1, got 0"),
     (lambda text: text.replace("\ntrain:\n", "\ntrain:\n  epochs: 9\n"), r"params.yaml:\d+: invalid YAML: duplicate key 'epochs'"),
     (lambda text: text.replace("\nmodel:\n", "\nmodel:\n  frame: 8\n"), "model: unknown key.s. frame"),
 ])

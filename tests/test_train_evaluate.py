@@ -193,3 +193,18 @@ def test_aggregates_follow_the_protocol_definitions():
     zs = aggregate.zero_shot(zs_runs, {"main": {f"ucf101/test{i}": {"top1": v, "top5": 1.0} for i, v in
                                                  zip((1, 2, 3), (0.5, 0.6, 0.7))}})["ucf101"]
     assert zs["top1_mean"] == pytest.approx(0.6) and zs["top1_std"] == pytest.approx(0.1)  # sample std
+
+
+def test_an_evaluation_scores_another_protocols_models_only_where_they_trained_on_its_split(trained, tmp_path):
+    params = yaml.safe_load((trained / "params.yaml").read_text())
+    assert params["evaluations"]["fully_supervised"] == "zero_shot"  # the same train split: the zero-shot model
+    sup = json.loads((trained / "metrics/fully_supervised.json").read_text())
+    assert sup["t2l"]["synthetic_source"]["videos"] == len(pd.read_csv(trained / "data/protocols/fully_supervised/"
+                                                                                 "synthetic_source/test.csv"))
+    params["evaluations"]["few_shot"] = "zero_shot"  # k-shot subsets: no zero-shot run trained on them
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    proc = run_t2l("evaluate", "--protocol", "few_shot", "--params", str(tmp_path / "params.yaml"),
+                   "--out", str(tmp_path / "fs.json"), cwd=trained, check=False)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "evaluations.few_shot: no zero_shot run trained on the rows of" in proc.stderr and "train.csv" in proc.stderr
+    assert not (tmp_path / "fs.json").exists()

@@ -1,7 +1,7 @@
 """What the pipeline trains and scores, from params.yaml: the ``jobs`` (a model variant trained on
 every run of one protocol) and the ``evaluations`` (``evaluate@<name>`` -> the protocol whose
-models it scores). dvc.yaml expands both into stages; the CLI, the Prefect flow and tracking read
-them here.
+models it scores: its own, or one whose runs trained on the same split files). dvc.yaml expands
+both into stages; the CLI, the Prefect flow and tracking read them here.
 """
 
 from __future__ import annotations
@@ -42,8 +42,6 @@ def evaluations(params: dict) -> dict[str, str]:
             raise ParamsError(f"evaluations.{name}: {protocol!r} is not one of {', '.join(PROTOCOLS)}")
         if name not in (*PROTOCOLS, ROBUSTNESS):
             raise ParamsError(f"evaluations.{name}: unknown evaluation; known: {', '.join((*PROTOCOLS, ROBUSTNESS))}")
-        if name != ROBUSTNESS and name != protocol:
-            raise ParamsError(f"evaluations.{name}: a protocol's evaluation scores that protocol's models, not {protocol!r}")
     return dict(found)
 
 

@@ -103,21 +103,23 @@ class Evaluator:
 
     # -- evaluations ---------------------------------------------------------------------------
     def evaluate(self, evaluation: str, protocol: str) -> dict:
-        """``evaluation`` of the models trained on ``protocol`` (the same name except robustness)."""
+        """``evaluation`` of the models trained on ``protocol``: the protocol's own, robustness's
+        (zero-shot, perturbed), or another protocol's whose runs trained on the same split files."""
         if evaluation == ROBUSTNESS:
             return self.robustness(protocol)
-        runs = read_runs(self.protocols / protocol)
+        runs = read_runs(self.protocols / evaluation)
+        trained = trained_runs(runs, read_runs(self.protocols / protocol), evaluation)
         metrics = {}
         for name, load in self.candidates(protocol).items():
             results = {}
             for run in runs:
-                model = load(run)
-                where = self.reports / protocol / name / run.name
+                model = load(trained[run.name])
+                where = self.reports / evaluation / name / run.name
                 results[run.name] = {e.name: self._result(model, e, where / e.name.replace("/", "_")) for e in run.eval}
-                if protocol == "zero_shot" and run.val is not None:
+                if evaluation == "zero_shot" and run.val is not None:
                     results[run.name]["source_val"] = self._result(model, run.val, None)
-            metrics[name] = aggregate.AGGREGATORS[protocol](runs, results)
-        if protocol == "zero_shot" and self.cfg.probes:
+            metrics[name] = aggregate.AGGREGATORS[evaluation](runs, results)
+        if evaluation == "zero_shot" and self.cfg.probes:
             metrics.update(self.probes(runs))
         return {**metrics, "notes": {"std": aggregate.STD_NOTE, "frames": self.cfg.frames or "model's own",
                                      "views": f"{self.cfg.clips} clip(s) x {self.cfg.crops} crop(s)"}}
@@ -143,6 +145,33 @@ class Evaluator:
             if self.d.main:
                 write_csv(self.reports / ROBUSTNESS / f"{name}.csv", robustness.table(metrics[name]))
         return metrics
+
+
+def trained_runs(runs: list[Run], trained: list[Run], evaluation: str) -> dict[str, Run]:
+    """Each run of ``evaluation`` -> the run of the models' protocol that trained on the same rows.
+
+    A protocol's own runs map to themselves; another protocol's models are scored only where one
+    of its runs trained on exactly the rows this run would train on (the same split, so the same
+    model), else the evaluation stops naming the split file.
+    """
+    by_rows = {}
+    for t in trained:
+        by_rows.setdefault(split_key(t.train), t)
+    found = {}
+    for run in runs:
+        same = next((t for t in trained if t.protocol == run.protocol and t.name == run.name), None)
+        same = same or by_rows.get(split_key(run.train))
+        if same is None:
+            raise UserError(f"evaluations.{evaluation}: no {trained[0].protocol if trained else 'trained'} run trained on "
+                            f"the rows of {run.train.csv}; train a {evaluation} job instead")
+        found[run.name] = same
+    return found
+
+
+def split_key(ref: SplitRef) -> tuple:
+    """What a model learns from a split: its dataset, its rows (path, label) and its class names."""
+    rows = ref.rows()
+    return ref.dataset, tuple(zip(rows["path"], rows["label"].astype(int))), tuple(ref.class_names())
 
 
 def run(evaluation: str, protocol: str, evaluator: Evaluator, out: Path, summary_dir: Path) -> dict:

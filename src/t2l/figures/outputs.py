@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from t2l.data.protocols.reader import read_runs
-from t2l.jobs import Job, jobs, trained_on
+from t2l.jobs import ROBUSTNESS, Job, jobs, trained_on
 from t2l.model.trained import MODEL
 
 
@@ -41,8 +41,9 @@ class Outputs:
                      if job.protocol == self.scores(evaluation) and job.model == model), None)
 
     def refs(self, evaluation: str) -> list:
-        """``(run name, evaluated split)`` of every run of the protocol ``evaluation`` scores."""
-        protocol_dir = self.protocols / self.scores(evaluation)
+        """``(run name, evaluated split)`` of every run ``evaluation`` scored: its own protocol's,
+        robustness's those of the protocol whose models it perturbs."""
+        protocol_dir = self.protocols / (self.scores(evaluation) if evaluation == ROBUSTNESS else evaluation)
         return [(r.name, e) for r in read_runs(protocol_dir) for e in r.eval] if protocol_dir.is_dir() else []
 
     def dataset_of(self, evaluation: str, group: str) -> str:

@@ -52,7 +52,7 @@ def tsne_figure(embeddings: dict[str, np.ndarray], names: list[str], perplexity:
     axes[0][-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
     fig.suptitle("t-SNE of per-frame embeddings (one colour per video)")
     fig.supxlabel("What to look for (the paper's Fig. 3): with TFD (t2l) a video's frames spread apart along its path; "
-                  "without it (ttl) they collapse into one tight cluster.", fontsize=8)
+                  "without it (ttl, when a job trains it) they collapse into one tight cluster.", fontsize=8)
     return fig
 
 

@@ -25,9 +25,9 @@ from t2l.distributed import Dist, gather_objects
 from t2l.frames.clip_spec import ClipSpec
 from t2l.frames.dataset import FrameSource, VideoClipDataset
 from t2l.frames.decoders import DECODERS
-from t2l.frames.transforms import TrainTransform
+from t2l.frames.transforms import EvalTransform, TrainTransform
 from t2l.model.text import ClassPrompts
-from t2l.params import Count, Fraction, NonNegative, NonNegativeFloat, OneOf, Positive
+from t2l.params import Count, Fraction, NonNegative, NonNegativeFloat, OneOf, ParamsError, Positive
 from t2l.scoring import ScoreSettings, score, top1
 from t2l.train import checkpoint
 from t2l.train.inputs import input_digests
@@ -48,6 +48,7 @@ class TrainConfig:
     accumulation: Count = 1  # micro-steps per optimiser step
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # auto: bf16 (or fp16 + grad scaler) on GPU, fp32 on CPU; or fp32/bf16/fp16
     flip: bool = True  # off where direction is the label (SSv2, the embedded world)
+    augment: bool = True  # multi-scale crops, colour jitter, grayscale (and flip); off: clips as evaluation sees them
     decoder: Annotated[str, OneOf(DECODERS)] = "archive"  # archive (extracted frames), decord, pyav
     workers: NonNegative = 2
     eval_batch_size: Count = 64
@@ -55,8 +56,19 @@ class TrainConfig:
     seed: NonNegative = 0
     descriptions: bool = True  # encode classes by their LLM descriptions when available
 
+    def __post_init__(self):
+        if self.flip and not self.augment:
+            raise ParamsError("train.flip: flipping is an augmentation; with train.augment false set flip false too")
+
 
 MEASURED = ("clips_per_s",)  # history columns that are measured time, not results
+
+
+def train_transform(cfg: TrainConfig, clip: ClipSpec):
+    """The reference's augmentation, or (``augment: false``) the evaluation view of every clip."""
+    if cfg.augment:
+        return TrainTransform(clip.crop, clip.resize_ratio, flip=cfg.flip)
+    return EvalTransform(clip.crop, clip.resize_ratio)
 
 
 def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
@@ -93,7 +105,7 @@ class Trainer:
                             if run.val else None)
         rows = run.train.rows()
         self.data = VideoClipDataset(rows, FrameSource(cfg.decoder, self.frames_root / run.train.dataset),
-                                     model.cfg.frames, TrainTransform(clip.crop, clip.resize_ratio, flip=cfg.flip),
+                                     model.cfg.frames, train_transform(cfg, clip),
                                      train=True, seed=cfg.seed)
         self.sampler = torch.utils.data.DistributedSampler(self.data, d.world, d.rank, shuffle=True, seed=cfg.seed,
                                                            drop_last=True)
