@@ -94,6 +94,18 @@ def test_reversing_a_clip_changes_t2l_but_not_frame_averaging():
         assert (relative > 1e-4) if changes else (relative < 1e-6), (name, relative)
 
 
+
+def test_a_frozen_stems_patch_embedding_stands_in_for_the_pixels():
+    torch.manual_seed(3)
+    video = clip_video(batch=3)
+    for name in ("t2l", "adapters", "vanilla"):
+        model = build_model(variant(name, **TINY)).eval()
+        with torch.no_grad():
+            tokens = torch.cat([model.embed_frames(video[:1]), model.embed_frames(video[1:])])  # any batching
+            assert model.frozen_stem and tokens.shape == (3, 4, 65, 128)
+            assert torch.equal(model.encode_video(tokens).embedding, model.encode_video(video).embedding), name
+    assert not build_model(variant("vifi", **TINY)).frozen_stem  # fine-tuned CLIP: its stem changes
+
 def test_tfd_loss_matches_a_hand_computed_value():
     e = torch.tensor([[[0.0, 1.0], [2.0, 1.0], [4.0, 4.0]]])  # B=1, T=3, D=2
     # central differences (replicate padding): t0: (e1-e0)/2=(1,0); t1: (e2-e0)/2=(2,1.5); t2: (e2-e1)/2=(1,1.5)

@@ -127,7 +127,7 @@ def test_every_section_is_typed_and_ranged(build, values, message):
 
 
 @pytest.mark.parametrize("change, message", [
-    (lambda text: text.replace("\ntrain:\n  epochs: 12\n", "\ntrain:\n  epochs: 0\n"), "train.epochs: must be >= 1, got 0"),
+    (lambda text: re.sub(r"\ntrain:\n  epochs: \d+\n", "\ntrain:\n  epochs: 0\n", text), "train.epochs: must be >= 1, got 0"),
     (lambda text: text.replace("\ntrain:\n", "\ntrain:\n  epochs: 9\n"), r"params.yaml:\d+: invalid YAML: duplicate key 'epochs'"),
     (lambda text: text.replace("\nmodel:\n", "\nmodel:\n  frame: 8\n"), "model: unknown key.s. frame"),
 ])

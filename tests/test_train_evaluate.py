@@ -208,3 +208,44 @@ def test_an_evaluation_scores_another_protocols_models_only_where_they_trained_o
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert "evaluations.few_shot: no zero_shot run trained on the rows of" in proc.stderr and "train.csv" in proc.stderr
     assert not (tmp_path / "fs.json").exists()
+
+
+def test_a_frozen_stem_runs_once_per_clip_and_changes_no_number(trained, tmp_path, monkeypatch):
+    """Without augmentation training embeds each train and val clip once, and evaluation embeds a
+    split once for every model sharing the frozen stem: the numbers of embedding on every pass."""
+    import numpy as np
+
+    from t2l.evaluate.stage import EvaluateConfig, Evaluator
+    from t2l.frames.clip_spec import ClipSpec
+    from t2l.jobs import jobs, model_fields
+    from t2l.model.config import variant
+    from t2l.model.factory import build_model, tokenizer_for
+    from t2l.params import load
+    from t2l.train.loop import TrainConfig, Trainer
+
+    (run,) = read_runs(trained / "data/protocols/zero_shot")
+    clip, weights_file = ClipSpec(frames=8, crop=64, short_side=64), str(trained / pretrained(trained))
+    cfg = variant("t2l", backbone="t2l-tiny", pretrained=weights_file)
+    trainers, histories = [], []
+    for limit in (2048, 0):
+        torch.manual_seed(0)
+        trainer = Trainer(build_model(cfg), TrainConfig(epochs=2, batch_size=4, workers=0, flip=False, augment=False,
+                                                        stem_cache_mb=limit),
+                          clip, run, trained / "data/frames", {}, tokenizer_for(cfg), tmp_path / f"{limit}/last.pt")
+        histories.append(trainer.fit()[2].drop(columns="clips_per_s"))
+        trainers.append(trainer)
+    assert len(trainers[0].inputs) == len(run.train.rows()) and len(trainers[0].val_inputs) == len(run.val.rows())
+    assert trainers[1].inputs is None and trainers[1].val_inputs is None
+    pd.testing.assert_frame_equal(histories[0], histories[1], rtol=1e-5)
+
+    monkeypatch.chdir(trained)  # where the params' and the trained models' weights paths point
+    p = load("params.yaml")
+    evaluators = [Evaluator(EvaluateConfig(batch_size=3, workers=0, stem_cache_mb=limit), clip, model_fields(p), jobs(p),
+                            trained / "data/protocols", trained / "models", trained / "data/frames",
+                            trained / "data/descriptions", tmp_path / "reports") for limit in (2048, 0)]
+    candidates = evaluators[0].candidates("zero_shot")
+    for name in ("vanilla", "t2l"):
+        model = candidates[name](run)
+        cached, plain = (e.score(model, run.eval[0]) for e in evaluators)
+        np.testing.assert_allclose(cached.logits, plain.logits, rtol=1e-5, atol=1e-5)
+    assert len(evaluators[0].embedded) == 1 and list(evaluators[1].embedded.values()) == [None]

@@ -50,35 +50,64 @@ class _Shard(torch.utils.data.Sampler):
         return len(self.items)
 
 
-@torch.no_grad()
-def score(model: nn.Module, rows, source: FrameSource, prompts: ClassPrompts, settings: ScoreSettings,
-          d: Dist = Dist(), perturb=None) -> Scores:
-    """Logits of every row of ``rows`` (a canonical split frame) against ``prompts``' classes;
-    ``perturb`` (a ``t2l.evaluate.perturbations.Perturbation``) corrupts clips on the fly."""
-    model.eval()
-    classes = model.encode_classes(prompts.to(d.device))
-    t = settings.frames or model.cfg.frames
-    total = None
+def views(rows, source: FrameSource, settings: ScoreSettings, frames: int, perturb=None):
+    """One dataset of ``rows``' clips per view (``settings.clips`` x ``settings.crops``)."""
     for clip_view in range(settings.clips):
         for crop_view in range(settings.crops):
             transform = EvalTransform(settings.crop, settings.resize_ratio, crop_view, settings.crops)
-            ds = VideoClipDataset(rows, source, t, transform, view=clip_view, views=settings.clips, perturb=perturb)
-            loader = torch.utils.data.DataLoader(ds, batch_size=settings.batch_size, sampler=_Shard(len(ds), d),
-                                                 num_workers=settings.workers)
-            part = {}
-            views = f" view {clip_view * settings.crops + crop_view + 1}/{settings.clips * settings.crops}" \
-                if settings.clips * settings.crops > 1 else ""
-            for video, _, index in tqdm(loader, desc=f"score {len(ds)} clips{views}", disable=not d.main, leave=False):
-                video = video.to(d.device, non_blocking=True)
-                with torch.autocast(d.device.type, enabled=d.device.type == "cuda"):
-                    features = model.encode_video(video)
-                logits = model.logits(features, classes).float().cpu().numpy()
-                part.update(zip(index.tolist(), zip(logits, features.embedding.float().cpu().numpy())))
-            merged = {k: v for shard in gather_objects(d, part) for k, v in shard.items()}
-            view_logits = np.stack([merged[i][0] for i in range(len(ds))])
-            embeddings = np.stack([merged[i][1] for i in range(len(ds))])
-            total = view_logits if total is None else total + view_logits
-    return Scores(total / (settings.clips * settings.crops), rows["label"].astype(int).to_numpy(), embeddings)
+            yield VideoClipDataset(rows, source, frames, transform, view=clip_view, views=settings.clips, perturb=perturb)
+
+
+@torch.no_grad()
+def embedded(model, clips: torch.utils.data.Dataset, batch_size: int, workers: int, limit_bytes: int,
+             device: torch.device) -> torch.utils.data.TensorDataset | None:
+    """``clips`` (items ``(video, label, index)``) as ``(model.embed_frames(video), label, index)``
+    held on the CPU: a frozen stem's output computed once for every later pass over the same
+    clips (training without augmentation, validation, several models on one split). None where
+    the model's stem trains or the tokens would take over ``limit_bytes``."""
+    if not getattr(model, "frozen_stem", False) or len(clips) == 0 or limit_bytes <= 0:
+        return None
+    one = model.embed_frames(clips[0][0][None].to(device))
+    if one.numel() * one.element_size() * len(clips) > limit_bytes:
+        return None
+    tokens = torch.empty((len(clips), *one.shape[1:]), dtype=one.dtype)
+    labels = torch.empty(len(clips), dtype=torch.long)
+    # its own generator: embedding draws nothing from the global RNG, so a resumed run that embeds
+    # at a later epoch stays bit-identical to one that never stopped
+    loader = torch.utils.data.DataLoader(clips, batch_size=batch_size, num_workers=workers, generator=torch.Generator())
+    for video, label, index in tqdm(loader, desc=f"embed {len(clips)} clips", leave=False):
+        tokens[index] = model.embed_frames(video.to(device)).cpu()
+        labels[index] = label
+    return torch.utils.data.TensorDataset(tokens, labels, torch.arange(len(clips)))
+
+
+@torch.no_grad()
+def score(model: nn.Module, rows, source: FrameSource, prompts: ClassPrompts, settings: ScoreSettings,
+          d: Dist = Dist(), perturb=None, clips: torch.utils.data.Dataset | None = None) -> Scores:
+    """Logits of every row of ``rows`` (a canonical split frame) against ``prompts``' classes;
+    ``perturb`` (a ``t2l.evaluate.perturbations.Perturbation``) corrupts clips on the fly;
+    ``clips``: the single view's clips already read (e.g. as ``embed_frames`` tokens)."""
+    model.eval()
+    classes = model.encode_classes(prompts.to(d.device))
+    t = settings.frames or model.cfg.frames
+    all_views = [clips] if clips is not None else list(views(rows, source, settings, t, perturb))
+    total = None
+    for view, ds in enumerate(all_views):
+        loader = torch.utils.data.DataLoader(ds, batch_size=settings.batch_size, sampler=_Shard(len(ds), d),
+                                             num_workers=settings.workers if clips is None else 0)
+        part = {}
+        which = f" view {view + 1}/{len(all_views)}" if len(all_views) > 1 else ""
+        for video, _, index in tqdm(loader, desc=f"score {len(ds)} clips{which}", disable=not d.main, leave=False):
+            video = video.to(d.device, non_blocking=True)
+            with torch.autocast(d.device.type, enabled=d.device.type == "cuda"):
+                features = model.encode_video(video)
+            logits = model.logits(features, classes).float().cpu().numpy()
+            part.update(zip(index.tolist(), zip(logits, features.embedding.float().cpu().numpy())))
+        merged = {k: v for shard in gather_objects(d, part) for k, v in shard.items()}
+        view_logits = np.stack([merged[i][0] for i in range(len(ds))])
+        embeddings = np.stack([merged[i][1] for i in range(len(ds))])
+        total = view_logits if total is None else total + view_logits
+    return Scores(total / len(all_views), rows["label"].astype(int).to_numpy(), embeddings)
 
 
 def top1(s: Scores) -> float:

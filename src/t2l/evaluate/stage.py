@@ -34,7 +34,7 @@ from t2l.model.factory import build_model, tokenizer_for
 from t2l.model.text import ClassPrompts
 from t2l.model.trained import load_model
 from t2l.params import Count, NonNegative, OneOf
-from t2l.scoring import Scores, ScoreSettings, score
+from t2l.scoring import Scores, ScoreSettings, embedded, score, views
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,7 @@ class EvaluateConfig:
     crops: Count = 1
     descriptions: bool = True
     probes: bool = False  # zero-shot: linear-probe ceilings of the frozen backbone on the source val split
+    stem_cache_mb: NonNegative = 2048  # single view: a split's frozen patch embeddings kept for the next model sharing the stem (0: never)
     robustness: robustness.RobustnessConfig = field(default_factory=robustness.RobustnessConfig)
 
     def scoring(self, clip: ClipSpec) -> ScoreSettings:
@@ -61,6 +62,7 @@ class Evaluator:
         self.cfg, self.settings, self.model_fields, self.jobs, self.d = cfg, cfg.scoring(clip), model_fields, jobs, d
         self.protocols, self.models, self.frames = Path(protocols), Path(models), Path(frames)
         self.descriptions_dir, self.reports = Path(descriptions), Path(reports)
+        self.embedded, self.cache_left = {}, cfg.stem_cache_mb * 2**20
 
     # -- models ------------------------------------------------------------------------------
     def candidates(self, protocol: str) -> dict[str, callable]:
@@ -86,7 +88,24 @@ class Evaluator:
 
     def score(self, model, ref: SplitRef, perturb=None) -> Scores:
         source = FrameSource(self.cfg.decoder, self.frames / ref.dataset)
-        return score(model, ref.rows(), source, self._prompts(model, ref), self.settings, self.d, perturb)
+        clips = self._embedded(model, ref, source, perturb)
+        return score(model, ref.rows(), source, self._prompts(model, ref), self.settings, self.d, perturb, clips)
+
+    def _embedded(self, model, ref: SplitRef, source: FrameSource, perturb):
+        """The split's clips as frozen patch embeddings, computed for the first model with this stem
+        and kept for the others while ``stem_cache_mb`` lasts (single view only)."""
+        s = self.settings
+        if s.clips * s.crops > 1 or not getattr(model, "frozen_stem", False):
+            return None
+        frames = s.frames or model.cfg.frames
+        key = (model.cfg.backbone, model.cfg.pretrained, ref.dataset, str(ref.csv), frames,
+               perturb and (perturb.name, perturb.severity))
+        if key not in self.embedded:
+            clips = next(views(ref.rows(), source, s, frames, perturb))
+            self.embedded[key] = embedded(model, clips, s.batch_size, s.workers, self.cache_left, self.d.device)
+            if self.embedded[key] is not None:
+                self.cache_left -= self.embedded[key].tensors[0].nbytes
+        return self.embedded[key]
 
     def _result(self, model, ref: SplitRef, report: Path | None) -> dict:
         s = self.score(model, ref)

@@ -14,6 +14,9 @@ A family is an ``nn.Module`` built from an open_clip CLIP and a ``ModelConfig``:
   part, as DistributedDataParallel expects
 - ``trainable_state_dict()``, ``set_grad_checkpointing(enable)``, ``cfg``; ``clip`` is the
   wrapped open_clip model (frozen or fine-tuned, as the family decides).
+- optional: ``frozen_stem`` (True where nothing trains before the first block) and
+  ``embed_frames(video) -> (B, T, N+1, D)``, which ``encode_video`` then accepts in place of
+  the pixels: training and evaluation embed a clip once and reuse it (``t2l.scoring.embedded``).
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from t2l.model.family import VideoFeatures
 from t2l.model.objective import contrastive, with_tfd
 from t2l.model.temporal import TemporalTokens
 from t2l.model.text import ClassPrompts, encode_text, pool_classes
-from t2l.model.vision import encode_frames
+from t2l.model.vision import embed_frames, encode_frames
 
 
 class T2L(nn.Module):
@@ -62,8 +62,19 @@ class T2L(nn.Module):
         return self.clip.logit_scale.exp()
 
     # -- video -----------------------------------------------------------------------------------
+    @property
+    def frozen_stem(self) -> bool:
+        """Whether ``embed_frames`` never changes: then a clip's embedding can be computed once,
+        and ``encode_video`` takes it in place of the pixels."""
+        return not self.cfg.finetune_clip
+
+    def embed_frames(self, video: torch.Tensor) -> torch.Tensor:
+        """The frozen patch embedding (B, T, N+1, D) of ``video`` (B, T, 3, H, W)."""
+        return embed_frames(self.clip.visual, video)
+
     def encode_frames(self, video: torch.Tensor, maps: dict | None = None) -> torch.Tensor:
-        """Per-frame projected, un-normalised embeddings (B, T, E) of ``video`` (B, T, 3, H, W)."""
+        """Per-frame projected, un-normalised embeddings (B, T, E) of ``video`` (B, T, 3, H, W), or
+        of its ``embed_frames``."""
         return encode_frames(self.clip.visual, video, self.temporal, self.spatial_adapters,
                              self.grad_checkpointing and self.training, maps)
 

@@ -41,11 +41,18 @@ def block_forward(block, x: torch.Tensor, frames: int, tokens: torch.Tensor | No
     return parts.feed_forward(block, x)
 
 
+def embed_frames(visual, video: torch.Tensor) -> torch.Tensor:
+    """The frozen patch embedding (B, T, N+1, D) of ``video`` (B, T, 3, H, W): the stem, CLS,
+    positions and ``ln_pre``, which no temporal token or adapter reaches."""
+    return parts.image_tokens(visual, video.flatten(0, 1)).unflatten(0, video.shape[:2])
+
+
 def encode_frames(visual, video: torch.Tensor, temporal=None, adapters: nn.ModuleList | None = None,
                   grad_checkpointing: bool = False, maps: dict | None = None) -> torch.Tensor:
-    """Per-frame projected CLS embeddings (B, T, E) of ``video`` (B, T, 3, H, W)."""
+    """Per-frame projected CLS embeddings (B, T, E) of ``video``: pixels (B, T, 3, H, W), or their
+    ``embed_frames`` (B, T, N+1, D) computed once and kept (a frozen stem's cache)."""
     b, t = video.shape[:2]
-    x = parts.image_tokens(visual, video.flatten(0, 1))  # (B*T, N+1, D)
+    x = (embed_frames(visual, video) if video.dim() == 5 else video).flatten(0, 1)  # (B*T, N+1, D)
     for i, block in enumerate(parts.image_blocks(visual)):
         tokens = temporal(i, t) if temporal is not None and i < temporal.layers else None
         adapter = adapters[i] if adapters is not None else None

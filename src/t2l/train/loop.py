@@ -28,7 +28,7 @@ from t2l.frames.decoders import DECODERS
 from t2l.frames.transforms import EvalTransform, TrainTransform
 from t2l.model.text import ClassPrompts
 from t2l.params import Count, Fraction, NonNegative, NonNegativeFloat, OneOf, ParamsError, Positive
-from t2l.scoring import ScoreSettings, score, top1
+from t2l.scoring import ScoreSettings, embedded, score, top1, views
 from t2l.train import checkpoint
 from t2l.train.inputs import input_digests
 from t2l.train.optim import adamw, warmup_cosine
@@ -48,7 +48,8 @@ class TrainConfig:
     accumulation: Count = 1  # micro-steps per optimiser step
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # auto: bf16 (or fp16 + grad scaler) on GPU, fp32 on CPU; or fp32/bf16/fp16
     flip: bool = True  # off where direction is the label (SSv2, the embedded world)
-    augment: bool = True  # multi-scale crops, colour jitter, grayscale (and flip); off: clips as evaluation sees them
+    augment: bool = True  # random frame offsets, multi-scale crops, colour jitter, grayscale (and flip); off: clips as evaluation sees them
+    stem_cache_mb: NonNegative = 2048  # augment off, frozen stem: keep every clip's patch embedding in memory if all fit (0: never)
     decoder: Annotated[str, OneOf(DECODERS)] = "archive"  # archive (extracted frames), decord, pyav
     workers: NonNegative = 2
     eval_batch_size: Count = 64
@@ -106,7 +107,9 @@ class Trainer:
         rows = run.train.rows()
         self.data = VideoClipDataset(rows, FrameSource(cfg.decoder, self.frames_root / run.train.dataset),
                                      model.cfg.frames, train_transform(cfg, clip),
-                                     train=True, seed=cfg.seed)
+                                     train=cfg.augment, seed=cfg.seed)
+        self.inputs = self.val_inputs = None  # the clips' frozen patch embeddings, once computed (fit)
+        self.embedded = False
         self.sampler = torch.utils.data.DistributedSampler(self.data, d.world, d.rank, shuffle=True, seed=cfg.seed,
                                                            drop_last=True)
         self.steps_per_epoch = len(self.sampler) // (self.micro_batch * cfg.accumulation)
@@ -148,8 +151,10 @@ class Trainer:
     def _micro_batches(self, epoch: int):
         self.sampler.set_epoch(epoch)
         self.data.set_epoch(epoch)
-        loader = torch.utils.data.DataLoader(self.data, batch_size=self.micro_batch, sampler=self.sampler,
-                                             num_workers=self.cfg.workers, drop_last=True,
+        cached = self.inputs is not None
+        loader = torch.utils.data.DataLoader(self.inputs if cached else self.data, batch_size=self.micro_batch,
+                                             sampler=self.sampler, num_workers=0 if cached else self.cfg.workers,
+                                             drop_last=True,
                                              pin_memory=self.d.device.type == "cuda")
         return iter(loader)
 
@@ -193,7 +198,22 @@ class Trainer:
         rows = self.run.val.rows()
         settings = ScoreSettings(self.clip.crop, self.clip.resize_ratio, self.cfg.eval_batch_size, self.cfg.workers)
         return top1(score(self.model, rows, FrameSource(self.cfg.decoder, self.frames_root / self.run.val.dataset),
-                          self.val_prompts, settings, self.d))
+                          self.val_prompts, settings, self.d, clips=self.val_inputs))
+
+    def _embed(self) -> None:
+        """The frozen patch embedding of each val clip, and without augmentation of each train clip,
+        computed once (``stem_cache_mb``)."""
+        if self.embedded:
+            return
+        cache = dict(batch_size=self.cfg.eval_batch_size, workers=self.cfg.workers, limit_bytes=self.cfg.stem_cache_mb * 2**20,
+                     device=self.d.device)
+        if not self.cfg.augment:
+            self.inputs = embedded(self.model, self.data, **cache)
+        if self.run.val is not None:
+            val = next(views(self.run.val.rows(), FrameSource(self.cfg.decoder, self.frames_root / self.run.val.dataset),
+                             ScoreSettings(self.clip.crop, self.clip.resize_ratio), self.model.cfg.frames))
+            self.val_inputs = embedded(self.model, val, **cache)
+        self.embedded = True
 
     # -- the whole run ------------------------------------------------------------------------
     def fit(self) -> tuple[dict, dict[str, torch.Tensor], pd.DataFrame]:
@@ -204,6 +224,7 @@ class Trainer:
         bar = tqdm(total=self.cfg.epochs * self.steps_per_epoch, initial=start * self.steps_per_epoch,
                    desc=f"train {self.run.protocol}/{self.run.name}", disable=not self.d.main)
         for epoch in range(start, self.cfg.epochs):
+            self._embed()
             row = self._epoch(epoch, bar)
             last = epoch == self.cfg.epochs - 1
             if self.run.val is not None and ((epoch + 1) % self.cfg.val_every == 0 or last):
