@@ -14,7 +14,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import deployment, flow_run
 
-from t2l.params import parse, section
+from t2l.params import load, parse
 from t2l.track.stage import TrackConfig
 from t2l.track.store import configure, experiment_id
 
@@ -24,7 +24,8 @@ def open_parent_run(project: str) -> tuple[str, str]:
     """Create the parent run in the experiment of params.yaml's ``track`` section; return (tracking
     URI, run id)."""
     client = configure(Path(project))
-    name = parse(TrackConfig, section("track", Path(project) / "params.yaml"), "track").experiment
+    params = load(Path(project) / "params.yaml")
+    name = parse(TrackConfig, params.get("track") or {}, "track").experiment_name(params)
     run = client.create_run(experiment_id(client, name), run_name=f"pipeline {flow_run.name}", tags={
         "kind": "pipeline", "prefect.flow_run_id": str(flow_run.id), "prefect.flow_run_name": str(flow_run.name),
         "prefect.deployment": str(deployment.name or "")})

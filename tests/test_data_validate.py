@@ -64,7 +64,7 @@ def corrupt(out, dataset, split, edit):
     (lambda f: f.assign(class_name=f["class_name"].where(f.index != 4, "star growing")),
      "expect_column_pair_values_to_be_equal(column_A=class_name, column_B=class_name_of_label)", "agrees", 6),
     (lambda f: pd.concat([f, f.iloc[[1]]], ignore_index=True),
-     "expect_column_values_to_be_unique(column=path)", "duplicated row", 3),
+     "expect_column_values_to_be_unique(column=normalised_path)", "duplicated row", 3),
     (lambda f: f.assign(label=f["label"].where(f.index != 2, None)),
      "expect_column_values_to_not_be_null(column=label)", "every row needs a label", 4),
     (lambda f: f.drop(columns=["class_name"]),
@@ -179,3 +179,35 @@ def test_a_configured_dataset_without_splits_is_a_clear_error(splits, tmp_path):
     with pytest.raises(UserError, match=rf"^{out / 'ghost'}: no canonical splits of dataset 'ghost' "
                                         r"\(no dataset.json\); `t2l splits` writes them"):
         run(out, {**roots, "ghost": str(tmp_path)}, tmp_path / "report.json")
+
+
+SPELLINGS = {"dot-slash": lambda p: f"./{p}", "double-slash": lambda p: p.replace("/", "//", 1),
+             "dot-segment": lambda p: p.replace("/", "/./", 1)}
+
+
+@pytest.mark.parametrize("spell", SPELLINGS.values(), ids=SPELLINGS)
+def test_a_duplicate_spelled_differently_is_refused(splits, tmp_path, spell):
+    out, roots = splits
+    train = read_table(out / SOURCE / "train.csv")
+    path = corrupt(out, SOURCE, "train", lambda f: pd.concat([f, f.iloc[[1]].assign(path=spell(f["path"][1]))],
+                                                             ignore_index=True))
+    with pytest.raises(ValidationFailed) as err:
+        run(out, roots, tmp_path / "report.json")
+    message = str(err.value)
+    assert f"{path}  [split suite]" in message and "column=normalised_path) failed for 2 row(s)" in message
+    assert f"line 3: path={train['path'][1]!r}" in message and f"line {len(train) + 2}: path={spell(train['path'][1])!r}" in message
+
+
+@pytest.mark.parametrize("spell", SPELLINGS.values(), ids=SPELLINGS)
+def test_a_protocol_leak_spelled_differently_is_refused(splits, tmp_path, spell):
+    out, roots = splits
+    protocols.run(ZERO_SHOT, out, tmp_path / "protocols")
+    source = tmp_path / "protocols/zero_shot/source"
+    leaked = spell(read_table(source / "train.csv")["path"][0])
+    val = read_table(source / "val.csv")
+    pd.concat([val, val.iloc[[0]].assign(path=leaked)], ignore_index=True).to_csv(source / "val.csv", index=False)
+    with pytest.raises(ValidationFailed) as err:
+        run(out, roots, tmp_path / "report.json", tmp_path / "protocols")
+    message = str(err.value)
+    assert f"{source / 'val.csv'}  [leak[main] suite]" in message and "column=in_other) failed for 1 row(s)" in message
+    assert f"line {len(val) + 2}: path={leaked!r}" in message

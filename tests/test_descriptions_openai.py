@@ -2,11 +2,14 @@
 
 The server answers per class from a script: normally, 429 with Retry-After, 500, a hang past the
 client's timeout, malformed JSON, an empty, refusal or non-text completion, one choice where n
-were asked, or 401 echoing the credentials. It counts every request it receives.
+were asked, 401 echoing the credentials, a gzip body that inflates to 64 MiB, or answers far
+longer than max_tokens allows. It counts every request it receives.
 """
 
 from __future__ import annotations
 
+import functools
+import gzip
 import json
 import logging
 import os
@@ -34,11 +37,19 @@ KEY = "sk-test-7f3a9c0d-DO-NOT-LEAK"
 CLASSES = ["pizza tossing", "typing", "juggling balls", "star moving left", "high jump", "knitting"]
 
 
+@functools.cache
+def bomb() -> bytes:
+    """A chat completion of 64 MiB, gzipped to 64 KiB."""
+    answer = {"choices": [{"index": 0, "message": {"role": "assistant", "content": "x" * (64 << 20)}}]}
+    return gzip.compress(json.dumps(answer).encode())
+
+
 class FakeLLM:
     """Scripted chat-completions server: ``plan(cls, actions..., then=...)``; records each request."""
 
     hang_s = 1.5
     retry_after = "1"
+    echo = staticmethod(str)  # how a 401 writes the credentials it got back
 
     def __init__(self):
         self.scripts: dict[str, list[str]] = {}
@@ -93,6 +104,8 @@ class FakeLLM:
         status, headers, payload = 200, {}, None
         if action in ("ok", "hang"):
             payload = [f'  "Description:  {cls}\n is   answer {serial}.{i}"  ' for i in range(n)]
+        elif action == "long":  # a server that ignores max_tokens
+            payload = [f"{cls} is done {' '.join(['very'] * 20000)} carefully."] * n
         elif action == "echo":  # a debugging proxy that answers with the request's headers
             payload = [f"{cls} is done by hand. Request headers: {dict(h.headers)}"] * n
         elif action in contents:
@@ -104,9 +117,11 @@ class FakeLLM:
         text = (json.dumps({"choices": [{"index": i, "message": {"role": "assistant", "content": c}}
                                         for i, c in enumerate(payload)]}) if payload is not None
                 else "{not json" if action == "badjson"
-                else f"Incorrect API key provided: {h.headers.get('Authorization')}" if action == "401"
+                else f"Incorrect API key provided: {self.echo(h.headers.get('Authorization'))}" if action == "401"
                 else f"error {status}")
         data = text.encode()
+        if action == "bomb":  # 64 KiB on the wire, 64 MiB once inflated
+            data, headers = bomb(), {"Content-Encoding": "gzip"}
         h.send_response(status)
         for k, v in {**headers, "Content-Type": "application/json", "Content-Length": str(len(data))}.items():
             h.send_header(k, v)
@@ -256,6 +271,8 @@ def test_the_api_key_is_sent_but_never_leaks(llm, tmp_path, caplog, capsys):
 
     # ... nor in MLflow: `t2l track` logs params.yaml and the descriptions, with the key in its environment
     (tmp_path / "params.yaml").write_text(yaml.safe_dump({"describe": openai_section(llm, tmp_path, n=3),
+                                                          "datasets": {"tiny": {"adapter": "synthetic", "root": ".",
+                                                                                "watch": "."}},
                                                           "track": {"experiment": "leak-check"}}))
     uri = f"sqlite:///{tmp_path}/mlflow/mlflow.db"
     run_t2l("track", "--descriptions-dir", "first", cwd=tmp_path, env={"MLFLOW_TRACKING_URI": uri})
@@ -305,6 +322,31 @@ def test_the_scrubber_also_hides_the_key_as_a_repr_shows_it():
     assert describer.scrub(message) == "Invalid header value '***' and ***"
 
 
+ESCAPES = {
+    "json-every-character": lambda s: "".join(f"\\u{ord(c):04x}" for c in s),
+    "json-some-characters-upper-hex": lambda s: "".join(f"\\u{ord(c):04X}" if i % 3 else c for i, c in enumerate(s)),
+    "json-escaped-slash": lambda s: s.replace("/", "\\/"),
+    "percent-encoded": lambda s: "".join(f"%{b:02X}" for b in s.encode()),
+    "python-hex": lambda s: "".join(f"\\x{b:02x}" for b in s.encode()),
+}
+
+
+@pytest.mark.parametrize("escape", ESCAPES.values(), ids=ESCAPES)
+def test_the_key_is_scrubbed_in_every_escaped_form_a_server_echoes(llm, tmp_path, monkeypatch, caplog, escape):
+    caplog.set_level(logging.DEBUG)
+    key = "sk-proj/7f3a9c0d+DO/NOT-LEAK"
+    monkeypatch.setenv(KEY_ENV, key)
+    llm.echo = staticmethod(escape)
+    llm.plan("knitting", then="401")
+    with pytest.raises(UserError) as err:
+        describe(llm, tmp_path, n=1)
+    message = str(err.value)
+    assert "knitting: HTTP 401: Incorrect API key provided: " in message and "***" in message
+    for shown in (message, caplog.text):
+        for part in (key, key[8:20]):
+            assert part not in shown and escape(part) not in shown
+
+
 def test_without_a_key_no_authorization_header_is_sent(llm, tmp_path, monkeypatch):
     monkeypatch.delenv(KEY_ENV)
     describe(llm, tmp_path, n=1)
@@ -317,6 +359,47 @@ def test_requests_follow_the_chat_completions_shape(llm, tmp_path):
     assert body["model"] == "fake-1" and body["n"] == 3 and body["temperature"] == 0.3 and body["max_tokens"] == 50
     assert body["messages"][0] == {"role": "system", "content": "You describe actions."}
     assert body["messages"][1]["content"].endswith("as an action performed by humans")
+
+
+@pytest.mark.timeout(60)  # accepted whole, the 64 MiB answer took minutes to tokenize
+def test_a_compression_bomb_is_refused_while_inflating_and_nothing_of_it_is_kept(llm, tmp_path):
+    import tracemalloc
+
+    llm.plan("knitting", then="bomb")
+    bomb()  # made before measuring
+    tracemalloc.start()
+    try:
+        with pytest.raises(UserError) as err:
+            describe(llm, tmp_path, timeout_s=5)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    message = str(err.value)
+    assert "knitting: the answer is larger than describe.openai.max_answer_bytes (1,048,576 bytes" in message
+    assert "could not describe 1 of 6 classes" in message
+    assert peak < 16 << 20, f"{peak / 2**20:.0f} MiB allocated: the body was inflated beyond the cap"
+    assert [r["class"] for r in llm.requests].count("knitting") == 1  # a bomb is not asked for again
+    assert max(f.stat().st_size for f in (tmp_path / "cache").rglob("*.json")) < 4096
+    assert not (tmp_path / "out").exists()
+
+
+def test_descriptions_past_the_cap_are_cut_at_a_word_and_cached_cut(llm, tmp_path):
+    llm.plan("typing", then="long")  # 100 kB each, whatever max_tokens said
+    describe(llm, tmp_path, max_description_chars=300)
+    typing = output(tmp_path)["typing"]
+    assert len(typing) == 2 and all(t.startswith("typing is done very") for t in typing)
+    assert all(len(t) <= 300 and t.endswith(" very") for t in typing)  # cut after a whole word
+    assert output(tmp_path)["knitting"][0].startswith("knitting is answer")  # short ones are untouched
+    assert max(f.stat().st_size for f in (tmp_path / "cache").rglob("*.json")) < 2048
+
+
+def test_the_answer_caps_default_to_the_profiles_values():
+    openai = yaml.safe_load((REPO / "profiles/embedded.yaml").read_text())["describe"]["openai"]
+    cfg = parse(DescribeConfig, {"backend": "openai", "openai": {}}, "describe").openai
+    assert (cfg.max_answer_bytes, cfg.max_description_chars) == (openai["max_answer_bytes"],
+                                                                 openai["max_description_chars"]) == (1 << 20, 1000)
+    with pytest.raises(ParamsError, match="max_answer_bytes"):
+        parse(DescribeConfig, {"backend": "openai", "openai": {"max_answer_bytes": 0}}, "describe")
 
 
 def test_a_key_pasted_into_params_is_refused_without_echoing_it(tmp_path):

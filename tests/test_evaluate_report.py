@@ -2,7 +2,7 @@
 
 import json
 
-from helpers import run_t2l
+from helpers import REPO, run_t2l
 
 
 def test_report_renders_the_metrics_files(tmp_path):
@@ -20,3 +20,9 @@ def test_report_renders_the_metrics_files(tmp_path):
     assert "| T2L (TTL + TFD) | 25.0 | 50.0 ± 10.0 | 60.0 | 1.2e-02 | 0.007 |" in out
     assert "| linear probe, concatenated frames (ceiling) | 30.0 | – | – | – |" in out
     assert "| robustness | T2L (TTL + TFD) | ucf | clean 50.0, mean relative drop 50.0 %, worst reverse s1 (10.0) |" in out
+
+
+def test_the_readmes_results_tables_are_the_reports_rendering_of_the_committed_metrics():
+    readme = (REPO / "README.md").read_text().splitlines()
+    rows = [line for line in run_t2l("report", cwd=REPO).stdout.splitlines() if line.startswith("|")]
+    assert rows and [r for r in rows if r not in readme] == []

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import BIN, TINY_WORLD, make_video, moving_square, world_params, write_splits
+from helpers import BIN, REPO, TINY_WORLD, make_video, moving_square, world_params, write_splits
 
 from t2l.data.splits.schema import classes_frame, split_frame, write_dataset
 from t2l.data.synth.world import SOURCE, TARGET
@@ -373,3 +373,69 @@ def test_frames_per_video_stores_the_segment_centres_of_every_frame(tmp_path):
         assert np.array_equal(b.frames(range(8)), a.frames(segment_indices(40, 8)))
     half = extract_one(video, tmp_path / "half.zip", ExtractConfig(jpeg_chroma="half"))
     assert half["frames"] == 40 and (tmp_path / "half.zip").stat().st_size < (tmp_path / "full.zip").stat().st_size
+
+
+
+def alive(procs) -> list:
+    """Those of ``procs`` (psutil processes) still running (a zombie has ended)."""
+    import psutil
+
+    def running(p):
+        try:
+            return p.status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return False
+    return [p for p in procs if running(p)]
+
+
+def name(p) -> str:
+    """A process's name, "" once it has ended."""
+    import psutil
+
+    try:
+        return p.name()
+    except psutil.NoSuchProcess:
+        return ""
+
+
+SHARD_PARENT = """
+import os, subprocess, sys
+env = {**os.environ, "PYTHONPATH": sys.argv[1]}
+subprocess.run([sys.executable, "-m", "pipelines.shard", "bad", "0", "1"], env=env, stdout=subprocess.DEVNULL,
+               stderr=subprocess.DEVNULL)  # no broken pipe tells the shard its parent is gone
+"""
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.parametrize("killed, sig", [("t2l extract", signal.SIGKILL), ("t2l extract", signal.SIGTERM),
+                                         ("a shard's parent", signal.SIGKILL)])
+def test_no_worker_outlives_a_killed_extraction(tmp_path, killed, sig):
+    """A Prefect or DVC cancellation kills one process: no shard, worker or decoder outlives it."""
+    import psutil
+    import yaml
+
+    root = tmp_path / "videos"
+    slow = lavfi_video(root / "v00.mp4", "640x480", 120)  # about a second's work each
+    for i in range(1, 60):  # half a minute's work on two workers: longer than the test waits
+        os.link(slow, root / f"v{i:02}.mp4")
+    one_dataset(root, tmp_path / "data/splits", sorted(p.name for p in root.iterdir()))
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({
+        "datasets": {"bad": {"adapter": "synthetic", "root": str(root), "watch": str(root)}}, "extract": {"workers": 2}}))
+    cmd = [str(BIN / "t2l"), "extract"] if killed == "t2l extract" else [sys.executable, "-c", SHARD_PARENT, str(REPO)]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    main, deadline, family = psutil.Process(proc.pid), time.time() + 60, []
+    try:
+        while time.time() < deadline and "ffmpeg" not in map(name, family):  # the workers started, one decoding
+            family = main.children(recursive=True)
+            time.sleep(0.02)
+        assert "ffmpeg" in map(name, family), "the workers never started"
+        os.kill(proc.pid, sig)
+        proc.wait()
+        end = time.time() + 10
+        while alive(family) and time.time() < end:
+            time.sleep(0.05)
+        assert not alive(family), f"outlived the killed process: {[(p.pid, name(p)) for p in alive(family)]}"
+    finally:
+        for p in alive(family):
+            p.kill()

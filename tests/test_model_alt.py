@@ -11,7 +11,7 @@ from t2l.errors import UserError
 from t2l.model import clip_parts as cp
 from t2l.model.alt import ALT, ALTOptions
 from t2l.model.alt.alignment import QueryMLP, align, cosine_similarity, gumbel_noise, hard_assignment
-from t2l.model.alt.decoder import DecoderBlock, VideoDecoder
+from t2l.model.alt.decoder import DecoderBlock, VideoDecoder, paper_blocks
 from t2l.model.alt.entities import EntityEmbeddings, embed_corpora, load_entity_embeddings, save_entity_embeddings
 from t2l.model.alt.vision import encode_regions, merge_tokens, output_tokens, tome_block
 from t2l.model.backbone import create_clip, tokenizer
@@ -120,6 +120,22 @@ def test_without_merging_the_encoder_is_clips_image_encoder():
         assert torch.allclose(tokens[:, 0], clip.encode_image(images), atol=1e-5)
 
 
+@pytest.mark.parametrize("checkpointing", [False, True])
+def test_merged_tokens_keep_their_sizes_in_every_block_and_every_token_is_projected(checkpointing):
+    visual = tiny_clip().visual
+    images = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(10))
+    with torch.no_grad():
+        x, size, unweighted = cp.image_tokens(visual, images), None, cp.image_tokens(visual, images)
+        for block in cp.image_blocks(visual):
+            x, size = tome_block(block, x, size, r=8)
+            unweighted = tome_block(block, unweighted, None, r=8)[0]  # proportional attention never on
+        expected = visual.ln_post(x) @ visual.proj  # CLS and region tokens alike (Eq. 3)
+    with torch.set_grad_enabled(checkpointing):  # the checkpointed path runs where gradients are on
+        tokens = encode_regions(visual, images, r=8, grad_checkpointing=checkpointing)
+    assert torch.allclose(tokens, expected, atol=1e-5)
+    assert not torch.allclose(tokens, visual.ln_post(unweighted) @ visual.proj, atol=1e-3)  # the sizes matter
+
+
 def test_each_block_removes_r_tokens_leaving_n_plus_1_minus_l_times_r():
     clip = tiny_clip()
     with torch.no_grad():
@@ -133,6 +149,13 @@ def test_each_block_removes_r_tokens_leaving_n_plus_1_minus_l_times_r():
 def test_similarity_is_the_cosine_of_every_token_with_every_entity():
     w = cosine_similarity(torch.tensor([[3.0, 0.0], [0.0, -1.0]]), torch.tensor([[1.0, 0.0], [0.0, 2.0], [-1.0, 1.0]]))
     assert torch.allclose(w, torch.tensor([[1.0, 0.0, -1 / math.sqrt(2)], [0.0, -1.0, -1 / math.sqrt(2)]]))
+
+
+def test_similarity_normalises_each_token_and_each_entity_over_the_feature_axis():
+    tokens = torch.tensor([[[3.0, 0.0, 4.0], [0.0, 1.0, 0.0]]])  # (1 frame, 2 tokens, 3): rows 5, 1; columns 3, 1, 4
+    entities = torch.tensor([[1.0, 0.0, 0.0], [0.0, 2.0, 2.0]])  # rows 1, 2.83; columns 1, 2, 2
+    expected = torch.tensor([[[0.6, 8 / (5 * math.sqrt(8))], [0.0, 2 / math.sqrt(8)]]])
+    assert torch.allclose(cosine_similarity(tokens, entities), expected, atol=1e-6)
 
 
 def test_the_assignment_is_exactly_one_hot_and_gumbel_noise_can_change_it():
@@ -167,6 +190,16 @@ def test_in_evaluation_each_token_becomes_its_nearest_entity_and_in_training_som
     sampled = align(tokens, entities, 1.0, sample=True)
     assert ((sampled[..., None, :] == entities).all(-1).sum(-1) == 1).all()  # every row is one entity's embedding
     assert not torch.equal(sampled, entities[nearest])
+
+
+def test_in_training_every_token_draws_its_own_gumbel_noise():
+    g = torch.Generator().manual_seed(11)
+    entities = F.normalize(torch.randn(6, 16, generator=g), dim=-1)
+    tokens = torch.randn(16, generator=g).expand(2, 40, 16)  # 2 frames of 40 identical tokens: only noise differs
+    torch.manual_seed(12)
+    chosen = (align(tokens, entities, 1.0, sample=True)[..., None, :] == entities).all(-1).float().argmax(-1)  # (2, 40)
+    assert len(chosen[0].unique()) > 1 and len(chosen[1].unique()) > 1  # tokens of one frame differ ...
+    assert not torch.equal(chosen[0], chosen[1])  # ... and the same position in two frames too
 
 
 def test_the_query_mlp_reduces_a_frames_n_by_e_matrix_to_one_query():
@@ -204,6 +237,17 @@ def test_a_decoder_block_is_self_attention_then_cross_attention_to_the_convolved
         q = queries + attention(block.self_attention, block.norm_self(queries), block.norm_self(queries))  # Q' = SA(Q)
         expected = q + attention(block.cross_attention, block.norm_cross(q), block.norm_frames(x))  # CA(Q', X')
     assert torch.allclose(out, expected, atol=1e-5)
+
+
+def test_every_decoder_block_convolves_the_frames_themselves_and_z_pools_the_mean():
+    decoder = VideoDecoder(16, 2, 3, 3).eval()
+    g = torch.Generator().manual_seed(13)
+    queries, frames = torch.randn(2, 5, 16, generator=g), torch.randn(2, 5, 16, generator=g)
+    with torch.no_grad():
+        q = queries
+        for block in decoder.blocks:
+            q = block(q, frames)  # X'_i = X-hat + Conv1D_i(X-hat), not block i-1's X' (Eq. 8)
+        assert torch.allclose(decoder(queries, frames), decoder.head(q.mean(dim=1)), atol=1e-6)  # Eq. 9: AvgPool_t
 
 
 def test_the_decoder_pools_t_queries_into_one_video_embedding():
@@ -283,6 +327,26 @@ def test_set_entities_swaps_the_corpus():
         m.set_entities(torch.randn(3, 64))
 
 
+def test_a_zero_shot_target_expands_the_corpus_by_its_class_names_for_a_block_only(model):
+    saved = model.entity_embeddings
+    video = clip_video()
+    with torch.no_grad():
+        before = model.encode_video(video).embedding
+        with model.expanded_entities(NAMES) as expanded:
+            added = F.normalize(model.clip.encode_text(tokenizer("t2l-tiny")(NAMES)), dim=-1)
+            assert expanded.entity_embeddings.shape == (7 + 3, 128)
+            assert torch.allclose(expanded.entity_embeddings[:7], saved, atol=1e-7)
+            assert torch.allclose(expanded.entity_embeddings[7:], added, atol=1e-5)
+        assert model.entity_embeddings is saved  # afterwards the trained corpus, exactly
+        assert torch.equal(model.encode_video(video).embedding, before)
+
+
+def test_m_is_four_decoder_blocks_on_vit_b_and_six_on_vit_l():
+    assert paper_blocks(12) == 4 and paper_blocks(24) == 6  # ViT-B/16, ViT-L/14 (Sec. 3.4)
+    assert len(tiny_model(ALTOptions(entity_texts=ENTITY_TEXTS)).decoder.blocks) == 4  # 0: the backbone's M
+    assert len(tiny_model(ALTOptions(entity_texts=ENTITY_TEXTS, decoder_blocks=6)).decoder.blocks) == 6
+
+
 # -- the whole model -----------------------------------------------------------------------------------
 def test_shapes_unit_embeddings_and_logits_on_t2l_tiny(model):
     with torch.no_grad():
@@ -291,6 +355,18 @@ def test_shapes_unit_embeddings_and_logits_on_t2l_tiny(model):
     assert video.embedding.shape == (2, 128) and video.frames.shape == (2, 4, 128)
     assert torch.allclose(video.embedding.norm(dim=-1), torch.ones(2)) and logits.shape == (2, 3)
     assert logits.dtype == torch.float32 and model.query.tokens == 33
+
+
+def test_the_decoder_reads_each_frames_cls_embedding():
+    m = tiny_model(ALTOptions(r=0, align_regions=False, entity_texts=ENTITY_TEXTS, decoder_blocks=2)).eval()
+    video = clip_video()
+    with torch.no_grad():
+        features = m.encode_video(video)
+        cls = m.clip.encode_image(video.flatten(0, 1)).unflatten(0, (2, 4))  # r = 0: CLIP's own image embeddings
+        queries = m.frame_queries(encode_regions(m.clip.visual, video.flatten(0, 1), 0), 4)
+        z = m.decoder(queries, cls)
+    assert torch.allclose(features.frames, cls, atol=1e-5)
+    assert torch.allclose(features.embedding, F.normalize(z, dim=-1), atol=1e-5)
 
 
 def test_eval_is_deterministic_and_training_samples_assignments():
@@ -420,7 +496,7 @@ def test_merging_more_tokens_costs_fewer_flops():
     assert flops[0] > flops[1] > flops[2] > 0.6 * flops[0]
 
 
-@pytest.mark.parametrize("field, value", [("r", -1), ("tau", 0.0), ("queries", "random"), ("decoder_blocks", 0),
+@pytest.mark.parametrize("field, value", [("r", -1), ("tau", 0.0), ("queries", "random"), ("decoder_blocks", -1),
                                           ("conv_kernel", 2), ("vit_lr_scale", 0.0), ("label_smoothing", 1.0)])
 def test_bad_options_name_their_field(field, value):
     with pytest.raises(UserError, match=f"model.alt.{field}"):

@@ -187,14 +187,15 @@ def test_real_weights_load_by_path_and_trained_weights_restore(tmp_path):
 
 
 def test_vifi_weight_space_ensembling():
+    assert variant("vifi", **TINY).ensemble_weight == 1.0  # the fine-tuned weights, ensembled as vifi_wse only
     torch.manual_seed(7)
-    cfg = variant("vifi", **TINY)
+    cfg = variant("vifi_wse", **TINY)
     base = build_model(cfg)
     finetuned = {k: v + 1.0 for k, v in base.trainable_state_dict().items()}
     torch.manual_seed(7)
     merged = load_trained(cfg, finetuned)  # same seed -> same "pretrained" CLIP
     w = cfg.ensemble_weight
-    assert torch.allclose(merged.clip.visual.proj, (1 - w) * base.clip.visual.proj + w * (base.clip.visual.proj + 1))
+    assert w == 0.5 and torch.allclose(merged.clip.visual.proj, (1 - w) * base.clip.visual.proj + w * (base.clip.visual.proj + 1))
 
 
 def test_variants_are_configs_of_one_module():

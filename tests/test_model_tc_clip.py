@@ -11,7 +11,7 @@ from t2l.errors import UserError
 from t2l.model import clip_parts as cp
 from t2l.model.backbone import create_clip, tokenizer
 from t2l.model.config import ModelConfig, variant
-from t2l.model.factory import load_trained
+from t2l.model.factory import class_prompts, load_trained
 from t2l.model.info import parameter_counts, video_gflops
 from t2l.model.tc_clip import TCClip, TCClipOptions
 from t2l.model.tc_clip.context import local_global_bias, seed_tokens, seeds_per_frame, summarize
@@ -176,6 +176,16 @@ def test_class_name_prompts_are_the_reference_class_texts():
     built = class_name_prompts(["ApplyEyeMakeup", "riding_a_bike"], tok)
     assert torch.equal(built.tokens, tok(["Apply Eye Makeup.", "riding a bike."]))
     assert built.owner.tolist() == [0, 1] and built.num_classes == 2
+
+
+def test_class_text_reference_gives_tc_clip_the_reference_text_whatever_the_descriptions():
+    tok = tokenizer("t2l-tiny")
+    descriptions = {name: [f"a video of {name}", f"someone shows {name}"] for name in NAMES}
+    reference = variant("tc_clip", backbone="t2l-tiny", tc_clip={"class_text": "reference"})
+    assert torch.equal(class_prompts(reference, NAMES, tok, descriptions).tokens, class_name_prompts(NAMES, tok).tokens)
+    given = ClassPrompts.from_names(NAMES, tok, descriptions)  # the default: the stage's texts, as for every family
+    for cfg in (variant("tc_clip", backbone="t2l-tiny"), variant("t2l", backbone="t2l-tiny", tc_clip={"class_text": "reference"})):
+        assert torch.equal(class_prompts(cfg, NAMES, tok, descriptions).tokens, given.tokens)
 
 
 def test_text_context_is_thirty_positions_or_the_backbones_if_shorter(model):
@@ -371,7 +381,7 @@ def test_lr_scale_is_ten_for_prompt_vectors_and_the_vp_layer_only(model):
 
 def test_weight_space_ensembling_interpolates_clip_and_keeps_the_added_modules(tmp_path):
     torch.save(tiny_clip(seed=0).state_dict(), tmp_path / "clip.pt")
-    cfg = variant("tc_clip", backbone="t2l-tiny", frames=4, pretrained=str(tmp_path / "clip.pt"),
+    cfg = variant("tc_clip_wse", backbone="t2l-tiny", frames=4, pretrained=str(tmp_path / "clip.pt"),
                   tc_clip=asdict(TINY_OPTIONS))
     trained = tiny_model(seed=1).trainable_state_dict()
     assert "clip.token_embedding.weight" not in trained
@@ -398,7 +408,8 @@ def test_parameter_counts_and_gflops(model):
 
 
 @pytest.mark.parametrize("field, value", [("n_ctx", -1), ("vp_init", "copy"), ("seed_ratio", 0.0), ("tome_r", 0),
-                                          ("tome_d", 2.0), ("context_tokens", -1), ("label_smoothing", 1.0)])
+                                          ("tome_d", 2.0), ("context_tokens", -1), ("label_smoothing", 1.0),
+                                          ("class_text", "names")])
 def test_bad_options_are_user_errors_naming_the_field(field, value):
     with pytest.raises(UserError, match=f"model.tc_clip.{field}"):
         TCClipOptions(**{field: value})

@@ -144,3 +144,33 @@ def test_the_cli_stops_with_one_line_naming_the_key(tmp_path, change, message):
     assert "Traceback" not in proc.stderr + proc.stdout
     assert re.search(message, proc.stderr), proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+@pytest.mark.parametrize("command, section, values, message", [
+    ("evaluate", "evaluate", {"robustness": {"perturbations": {"fog": [1]}}},
+     r"evaluate.robustness.perturbations: expected one of gaussian_noise, blur, .*, got 'fog'"),
+    ("evaluate", "evaluate", {"robustness": {"perturbations": {"blur": [1, 4]}}},
+     r"evaluate.robustness.perturbations.blur\[1\]: must be >= 1 and <= 3, got 4"),
+    ("evaluate", "evaluate", {"robustness": {"splits": -1}}, "evaluate.robustness.splits: must be >= 0, got -1"),
+    ("synth", "synth", {"size": 63}, r"synth.size: must be even \(H.264 4:2:0\), got 63"),
+    ("synth", "synth", {"size": -64}, "synth.size: must be >= 16, got -64"),
+    ("synth", "synth", {"size": 2}, "synth.size: must be >= 16, got 2"),
+    ("synth", "synth", {"frames": [64, 24]}, r"synth.frames: \(min, max\) with min <= max, got \(64, 24\)"),
+    ("synth", "synth", {"frames": [1, 24]}, r"synth.frames\[0\]: must be >= 2, got 1"),
+    ("train", "train", {"batch_size": 9, "accumulation": 2}, "train.batch_size: 9 does not divide into 2 accumulation micro-steps"),
+], ids=["unknown-perturbation", "severity-4", "splits-negative", "size-odd", "size-negative", "size-2",
+        "frames-reversed", "frames-1", "batch-accumulation"])
+def test_settings_are_refused_before_any_work_in_one_line(tmp_path, command, section, values, message):
+    """Each is one line naming the key, before anything is read or written (formerly a traceback
+    after minutes of work, or silently empty results)."""
+    import yaml
+    from helpers import REPO, run_t2l
+
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params[section] = {**params[section], **values}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    args = {"evaluate": ["--protocol", "robustness"], "synth": ["--out", "world"], "train": ["--job", "zs-t2l"]}
+    proc = run_t2l(command, *args[command], cwd=tmp_path, check=False)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr + proc.stdout
+    assert re.fullmatch(f"error: {message}", proc.stderr.strip()), proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["params.yaml"]  # nothing written

@@ -60,6 +60,25 @@ def test_every_section_of_a_profile_parses(name):
     assert register.job in p["jobs"] and set(evaluations(p).values()) <= {j.protocol for j in jobs(p).values()}
 
 
+@pytest.mark.parametrize("name", REAL)
+def test_the_paper_profiles_train_and_test_each_peer_as_its_paper(name):
+    p = params_of(name)
+    evaluate = parse(EvaluateConfig, p["evaluate"], "evaluate")
+    assert (evaluate.clips, evaluate.crops, evaluate.view_average, evaluate.target_entities) == (1, 1, "softmax", True)
+    for key, job in jobs(p).items():
+        train = parse(TrainConfig, {**p["train"], **job.train}, f"jobs.{key}.train")
+        cfg = variant(job.model, **model_fields(p))
+        if cfg.family == "tc_clip":  # its reference's mixup and CutMix, its "{name}." class text
+            assert (train.mixup, train.cutmix, train.mixup_switch_prob, train.weight_decay) == (0.8, 1.0, 0.5, 0.001)
+            assert cfg.tc_clip.class_text == "reference" and cfg.decay_policy == "all"
+        elif cfg.family == "alt":  # Sec. 3.4: 30 epochs, 5 of them warmup; App. B: mixup
+            assert (train.epochs, round(train.warmup * train.epochs), train.mixup, train.cutmix) == (30, 5, 0.8, 0.0)
+        else:
+            assert train.mixup == train.cutmix == 0.0  # T2L's recipe, for T2L and ViFi-CLIP
+    embedded = parse(EvaluateConfig, params_of("embedded")["evaluate"], "evaluate")
+    assert (embedded.view_average, embedded.target_entities) == ("logits", False)  # the embedded default as it was
+
+
 def _groups(p: dict) -> set[str]:
     """The metric prefixes <protocol>/<dataset or target group> the profile's protocols produce."""
     out = set()
@@ -121,7 +140,8 @@ def test_doctor_names_what_a_real_data_profile_still_lacks(tmp_path):
 
     found = {c.what: c for c in checks(params_of("zero_shot_k400"), tmp_path)}
     assert not found["datasets.k400.root data/raw/k400"].ok and "official layout" in found["datasets.k400.root data/raw/k400"].fix
-    assert found["model.pretrained models/backbones/ViT-B-16-openai.pt"].ok  # made by weights@ViT-B-16-openai
+    weights = found["model.pretrained models/backbones/ViT-B-16-openai.pt (not there yet: weights@ViT-B-16-openai makes it)"]
+    assert weights.ok  # made by the weights stage, before any stage reads it
     assert found["a CUDA GPU"].required
     embedded = checks(params_of("embedded"), REPO)
     assert next(c for c in embedded if c.what.startswith("model.pretrained")).ok  # the shipped stand-in

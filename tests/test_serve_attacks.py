@@ -16,9 +16,12 @@ import base64
 import hashlib
 import json
 import os
+import pickle
 import shutil
 import signal
 import socket
+import statistics
+import struct
 import subprocess
 import sys
 import threading
@@ -124,10 +127,18 @@ def champion(retrained, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(champion, tmp_path_factory):
+def server_log(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("serve") / "serve.log"
+
+
+NEW_CLASSES = 300  # the server's limit of classes per request whose text is not encoded yet
+
+
+@pytest.fixture(scope="module")
+def server(champion, server_log):
     """Uploads only (no media root), with small size limits; other limits at their defaults."""
-    with served(champion, tmp_path_factory.mktemp("serve") / "serve.log",
-                T2L_SERVE_MAX_CLIP_MB="1", T2L_SERVE_MAX_REQUEST_MB="2") as running:
+    with served(champion, server_log, T2L_SERVE_MAX_CLIP_MB="1", T2L_SERVE_MAX_REQUEST_MB="2",
+                T2L_SERVE_MAX_NEW_CLASSES=str(NEW_CLASSES)) as running:
         yield running
 
 
@@ -412,3 +423,156 @@ def test_loading_the_champion_writes_nothing_into_the_store(retrained, clips):
                   cwd=retrained.project, env={"MLFLOW_TRACKING_URI": retrained.uri})
     assert len(json.loads(got.stdout)) == 1
     assert tree(store) == before
+
+
+# 7. an upload that the decoder's own format probing reads as an SDP description (UDP ports opened)
+
+
+def boxes(data: bytes) -> list[tuple[bytes, bytes]]:
+    """The top-level MP4 boxes: (type, the whole box)."""
+    found, at = [], 0
+    while at < len(data):
+        size, kind = struct.unpack(">I4s", data[at:at + 8])
+        found.append((kind, data[at:at + size]))
+        at += size
+    return found
+
+
+def shifted_chunk_offsets(moov: bytes, delta: int) -> bytes:
+    """``moov`` with every chunk offset (``stco``) moved by ``delta`` bytes."""
+    out, at = bytearray(moov), moov.find(b"stco")
+    while at != -1:
+        for k in range(struct.unpack(">I", out[at + 8:at + 12])[0]):
+            p = at + 12 + 4 * k
+            out[p:p + 4] = struct.pack(">I", struct.unpack(">I", out[p:p + 4])[0] + delta)
+        at = moov.find(b"stco", at + 4)
+    return bytes(out)
+
+
+def sdp_in_ftyp(clip: bytes, port: int) -> bytes:
+    """A real clip whose ``ftyp`` box (brand ``jp2 ``, which makes the MOV probe score low) begins
+    with an SDP description of an RTP stream on ``port``. Its size is chosen without NUL bytes, so
+    ffmpeg's SDP probe and parser read the box as text; the clip's chunk offsets follow the box."""
+    size = 0x01010101
+    sdp = (f"\nv=0\no=- 0 0 IN IP4 127.0.0.1\ns=x\nc=IN IP4 127.0.0.1\nt=0 0\n"
+           f"m=video {port} RTP/AVP 96\na=rtpmap:96 H264/90000\n").encode()
+    head = struct.pack(">I", size) + b"ftypjp2 \n\n\n\n" + sdp
+    parts = boxes(clip)
+    delta = size - len(parts[0][1])
+    rest = b"".join(shifted_chunk_offsets(box, delta) if kind == b"moov" else box for kind, box in parts[1:])
+    return head + b"\n" * (size - len(head)) + rest
+
+
+def bound_ports(pids: list[int]) -> set[int]:
+    """Local ports of every UDP and TCP socket in the network namespaces of ``pids`` and this one."""
+    ports = set()
+    for where in ["self", *map(str, pids)]:
+        for table in ("udp", "udp6", "tcp", "tcp6"):
+            try:
+                lines = Path(f"/proc/{where}/net/{table}").read_text().splitlines()[1:]
+            except OSError:
+                continue
+            ports |= {int(line.split()[1].rsplit(":", 1)[1], 16) for line in lines}
+    return ports
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_an_upload_that_reads_as_sdp_opens_no_socket_and_is_decoded_as_the_mp4_it_claims(media_server, clips):
+    http, proc = media_server
+    port = free_udp_port()
+    attack = sdp_in_ftyp(clips["ok"].read_bytes(), port)
+    workers = decode_workers(proc)
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(ask, http, {"video": base64.b64encode(attack).decode(), "name": "sdp.mp4"}, timeout=60)
+        seen = set()
+        while not pending.done():
+            seen |= bound_ports(workers) & {port, port + 1}
+            time.sleep(0.01)
+        reply = pending.result()
+    assert not seen, f"the decode worker listened on port(s) {seen} that the upload chose"
+    assert reply.status_code == 200, reply.text[:500]  # the MOV container it claims to be: a valid clip
+    assert reply.json()["predictions"][0]["classes"][0] in CLASSES
+
+
+def test_decode_workers_have_no_network_where_the_os_permits(server):
+    _, proc = server
+    probe = ("import ctypes, sys; unshare = ctypes.CDLL(None).unshare; "
+             "sys.exit(unshare(0x40000000) and unshare(0x10000000 | 0x40000000))")  # CLONE_NEWNET, with CLONE_NEWUSER
+    allowed = subprocess.run([sys.executable, "-c", probe], capture_output=True).returncode == 0
+    if not allowed:
+        pytest.skip("this OS permits no network namespace (t2l.serve.sandbox)")
+    host = os.readlink(f"/proc/{proc.pid}/ns/net")
+    workers = decode_workers(proc)
+    assert workers and all(os.readlink(f"/proc/{w}/ns/net") != host for w in workers)
+
+
+# 8. text work: one client pushing new classes stalls every other client
+
+
+def test_a_client_with_encoded_classes_is_not_stalled_by_one_pushing_new_classes(server, clips):
+    http, _ = server
+    clip = upload(clips["ok"])
+    assert ask(http, {"video": clip}).status_code == 200  # CLASSES encoded from now on
+
+    def new_classes(n: int, seed: int) -> list[str]:
+        return [" ".join(f"w{seed}x{i}y{j}" for j in range(40))[:300] for i in range(n)]
+
+    start = time.monotonic()
+    refused(ask(http, {"video": clip, "classes": new_classes(1000, 0)}),
+            f"1000 classes whose text is not encoded yet, over the limit of {NEW_CLASSES} per request")
+    assert time.monotonic() - start < 3  # refused before the text work
+
+    pushed, waited, done = [], [], threading.Event()
+
+    def push():
+        for seed in range(1, 4):
+            began = time.monotonic()
+            assert ask(http, {"video": clip, "classes": new_classes(NEW_CLASSES, seed)}, timeout=60).status_code == 200
+            pushed.append(time.monotonic() - began)
+        done.set()
+
+    pusher = threading.Thread(target=push)
+    pusher.start()
+    try:
+        while not done.is_set():
+            began = time.monotonic()
+            assert ask(http, {"video": clip}, timeout=60).status_code == 200
+            waited.append(time.monotonic() - began)
+    finally:
+        pusher.join()
+    assert len(pushed) == 3 and len(waited) >= 5, (pushed, waited)
+    assert max(waited) < min(1.0, statistics.median(pushed) / 2), (pushed, waited)  # no request waited for text work
+
+
+# 9. small leaks: a deeply nested body, a pickle that runs code
+
+
+def test_a_deeply_nested_json_body_is_a_400_without_a_traceback(server, server_log, clips):
+    http, _ = server
+    body = '{"dataframe_records": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    before = server_log.read_text()
+    reply = http.post("/invocations", content=body, headers={"Content-Type": "application/json"}, timeout=QUICK_S)
+    refused(reply, "the JSON body is nested too deeply")
+    time.sleep(0.5)
+    assert "Traceback" not in server_log.read_text()[len(before):]
+    answers(http, clips["ok"])
+
+
+class RunsCode:
+    def __reduce__(self):
+        return (os.system, ("true",))
+
+
+def test_a_weights_file_that_runs_code_is_refused_without_advice_to_load_it_unsafely(retrained, clips, tmp_path):
+    run_dir = Path(shutil.copytree(retrained.project / "models/zero_shot/zs-t2l/main", tmp_path / "run"))
+    (run_dir / "weights.pt").write_bytes(pickle.dumps(RunsCode()))
+    got = run_t2l("predict", str(clips["ok"]), "--classes", ",".join(CLASSES), "--model", str(run_dir),
+                  cwd=retrained.project, check=False)
+    assert got.returncode == 1 and "Traceback" not in got.stderr, got.stderr[-3000:]
+    assert "weights.pt: holds Python objects besides tensors, which loading could run as code; refused" in got.stderr
+    assert "set to `False`" not in got.stderr and "weights_only=False" not in got.stderr  # torch's advice

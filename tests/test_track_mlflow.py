@@ -12,6 +12,7 @@ import pytest
 import yaml
 from fixtures_prefect import MODEL, store
 from helpers import BIN
+from matplotlib.container import ErrorbarContainer
 from mlflow.artifacts import download_artifacts
 from mlflow.tracking import MlflowClient
 
@@ -108,7 +109,7 @@ def test_every_model_gets_the_same_metric_names_and_a_model_tag(client, tracked,
     assert int(nested["zero_shot · t2l · synthetic_target"].data.params["trainable_parameters"]) > 0
     seen = nested["zero_shot · t2l · synthetic_target"].data.params  # how the evaluation saw clips and classes
     assert {k: seen[k] for k in ("eval.frames", "eval.views", "eval.crop", "eval.ensemble_weight")} == {
-        "eval.frames": "8", "eval.views": "1 clips x 1 crops", "eval.crop": "64", "eval.ensemble_weight": "1.0"}
+        "eval.frames": "8", "eval.views": "1 clip(s) x 1 crop(s), logits averaged", "eval.crop": "64", "eval.ensemble_weight": "1.0"}
     assert seen["eval.text"] == "descriptions: synthetic_target.json (template)"
     assert "zero_shot/source_val/top1" in nested["zero_shot · t2l · source_val"].data.metrics
 
@@ -237,11 +238,16 @@ def test_the_comparison_link_names_its_runs_and_experiment():
     assert runs_url("7", base="http://h:1") == "http://h:1/#/experiments/7/runs"
 
 
-def test_the_results_figure_draws_a_bar_per_variant_with_std_and_chance():
-    panels = [plots.Panel("zero_shot · ucf101", {"t2l": 40.0, "vanilla": 30.0}, {"t2l": 2.0}, 1.0),
+def test_the_results_figure_draws_a_labelled_bar_per_variant_in_order_with_std_and_chance():
+    panels = [plots.Panel("zero_shot · ucf101", {"t2l": 40.0, "vanilla": 30.0}, {"t2l": 2.0, "vanilla": 1.0}, 1.0),
               plots.Panel("base2novel · ucf101.hm", {"t2l": 50.0})]
-    fig = plots.results_figure(panels)
+    fig = plots.results_figure(panels, {"t2l": "T2L", "vanilla": "vanilla CLIP"}, ["vanilla", "t2l"])
     first, second = fig.axes[:2]
-    assert [round(p.get_height(), 1) for p in first.patches] == [40.0, 30.0]
+    assert [round(p.get_height(), 1) for p in first.patches] == [30.0, 40.0]  # the report's order
+    assert [t.get_text() for t in first.get_xticklabels()] == ["vanilla CLIP", "T2L"]
+    assert [t.get_text() for t in first.texts] == ["30.0", "40.0"]  # each bar's value
+    errorbars = [[c for c in ax.containers if isinstance(c, ErrorbarContainer)] for ax in (first, second)]
+    assert len(errorbars[0]) == 1 and len(errorbars[0][0].lines[2][0].get_segments()) == 2  # std over splits
+    assert errorbars[1] == []  # one run: no error bar
     assert [line.get_ydata()[0] for line in first.lines if line.get_linestyle() == "--"] == [1.0]
-    assert not [line for line in second.lines if line.get_linestyle() == "--"]  # no chance line for HM
+    assert not [line for line in second.lines if line.get_linestyle() == "--"]  # no chance known

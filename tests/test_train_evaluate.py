@@ -249,3 +249,119 @@ def test_a_frozen_stem_runs_once_per_clip_and_changes_no_number(trained, tmp_pat
         cached, plain = (e.score(model, run.eval[0]) for e in evaluators)
         np.testing.assert_allclose(cached.logits, plain.logits, rtol=1e-5, atol=1e-5)
     assert len(evaluators[0].embedded) == 1 and list(evaluators[1].embedded.values()) == [None]
+
+
+def _broken(descriptions: dict, how: str, cls: str) -> dict | None:
+    if how == "no file":
+        return None
+    if how == "empty":
+        return {}
+    if how == "a class missing":
+        return {n: d for n, d in descriptions.items() if n != cls}
+    return {**descriptions, cls: descriptions[cls][0]}  # a string instead of a list
+
+
+@pytest.mark.parametrize("how, message", [
+    ("no file", "no such descriptions file"),
+    ("empty", "no descriptions of class(es) '{cls}', "),
+    ("a class missing", "no descriptions of class(es) '{cls}' "),
+    ("a string", "class '{cls}': expected a non-empty list of descriptions, got str"),
+])
+def test_evaluation_with_broken_descriptions_stops_naming_the_file_and_class(trained, tmp_path, monkeypatch, how,
+                                                                             message):
+    """With evaluate.descriptions on, a class is never encoded by its name instead of its descriptions."""
+    from t2l.errors import UserError
+    from t2l.evaluate.stage import EvaluateConfig, Evaluator
+    from t2l.frames.clip_spec import ClipSpec
+    from t2l.jobs import jobs, model_fields
+    from t2l.params import load
+
+    (run,) = read_runs(trained / "data/protocols/zero_shot")
+    target = run.eval[0].dataset
+    good = json.loads((trained / f"data/descriptions/{target}.json").read_text())
+    cls = run.eval[0].class_names()[0]
+    broken = _broken(good, how, cls)
+    if broken is not None:
+        (tmp_path / f"{target}.json").write_text(json.dumps(broken))
+    monkeypatch.chdir(trained)
+    p = load("params.yaml")
+    evaluator = Evaluator(EvaluateConfig(batch_size=3, workers=0), ClipSpec(frames=8, crop=64, short_side=64),
+                          model_fields(p), jobs(p), trained / "data/protocols", trained / "models",
+                          trained / "data/frames", tmp_path, tmp_path / "reports")
+    model = evaluator.candidates("zero_shot")["vanilla"](run)
+    with pytest.raises(UserError) as err:
+        evaluator.score(model, run.eval[0])
+    assert str(err.value).startswith(f"{tmp_path / target}.json: ") and message.format(cls=cls) in str(err.value)
+    assert "\n" not in str(err.value)
+    if how == "a string":  # through the CLI: one line, no traceback, nothing written
+        proc = run_t2l("evaluate", "--protocol", "zero_shot", "--descriptions-dir", str(tmp_path), "--out",
+                       str(tmp_path / "zs.json"), "--reports-dir", str(tmp_path / "reports"), cwd=trained, check=False)
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+        assert proc.stderr.strip().splitlines()[-1] == f"error: {err.value}" and not (tmp_path / "zs.json").exists()
+        assert "embed" not in proc.stderr  # stopped before any clip was embedded
+    evaluator = Evaluator(EvaluateConfig(batch_size=3, workers=0), ClipSpec(frames=8, crop=64, short_side=64),
+                          model_fields(p), jobs(p), trained / "data/protocols", trained / "models",
+                          trained / "data/frames", trained / "data/descriptions", tmp_path / "reports")
+    evaluator.score(model, run.eval[0])  # complete descriptions: no error
+
+
+def _trainer(project, state_path, d=None):
+    from t2l.distributed import Dist
+    from t2l.frames.clip_spec import ClipSpec
+    from t2l.model.config import variant
+    from t2l.model.factory import build_model, tokenizer_for
+    from t2l.train.loop import TrainConfig, Trainer
+
+    (run,) = read_runs(project / "data/protocols/zero_shot")
+    cfg = variant("t2l", backbone="t2l-tiny", pretrained=str(project / pretrained(project)))
+    return Trainer(build_model(cfg), TrainConfig(epochs=2, batch_size=4, workers=0, flip=False),
+                   ClipSpec(frames=8, crop=64, short_side=64), run, project / "data/frames", {}, tokenizer_for(cfg),
+                   state_path, d or Dist())
+
+
+def _resume_on_rank(rank: int, project, out) -> None:
+    """One of two gloo ranks, each with its own checkpoint directory (nodes without a shared disk)."""
+    import torch.distributed as dist
+
+    from t2l.distributed import Dist
+
+    dist.init_process_group("gloo", rank=rank, world_size=2)
+    try:
+        torch.manual_seed(rank)  # each rank starts from other weights
+        trainer = _trainer(project, out / f"node{rank}/last.pt", Dist(rank, 2))
+        start, best, _ = trainer._resume()
+        torch.save({"start": start, "best_epoch": best["epoch"], "model": trainer.model.trainable_state_dict(),
+                    "optimizer": trainer.optimizer.state_dict()["state"]}, out / f"rank{rank}.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+def test_every_rank_resumes_from_rank_zeros_checkpoint_without_a_shared_disk(trained, tmp_path, monkeypatch):
+    import socket
+
+    import torch.multiprocessing as mp
+
+    trainer = _trainer(trained, tmp_path / "node0/last.pt")
+    params = [p for p in trainer.model.parameters() if p.requires_grad]
+    (sum((p ** 2).sum() for p in params)).backward()
+    trainer.optimizer.step()  # an optimiser state to resume
+    trainer._save(0, {"epoch": 0, "val_top1": 0.5, "weights": None}, [{"epoch": 0}])  # rank 0's node: epoch 0 done
+    saved = {k: v.clone() for k, v in trainer.model.trainable_state_dict().items()}
+    with torch.no_grad():
+        for p in params:
+            p.add_(1.0)
+    trainer.state_path = tmp_path / "node1/last.pt"  # rank 1's node: a stale checkpoint, not rank 0's
+    trainer._save(1, {"epoch": 1, "val_top1": 0.1, "weights": None}, [{"epoch": 0}, {"epoch": 1}])
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("MASTER_ADDR", "127.0.0.1")
+    monkeypatch.setenv("MASTER_PORT", str(port))
+    mp.start_processes(_resume_on_rank, args=(trained, tmp_path), nprocs=2, start_method="spawn")
+    ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in range(2)]
+    assert [r["start"] for r in ranks] == [1, 1] and [r["best_epoch"] for r in ranks] == [0, 0]
+    for r in ranks:
+        assert r["model"].keys() == saved.keys() and all(torch.equal(r["model"][k], saved[k]) for k in saved)
+    moments = [[s["exp_avg"] for s in r["optimizer"].values()] for r in ranks]
+    assert moments[0] and all(torch.equal(a, b) for a, b in zip(*moments))

@@ -45,14 +45,19 @@ def profile(name: str = typer.Argument(None, help="Profile to write to params.ya
             out: Path = typer.Option(Path("params.yaml"), help="Where to write it."),
             directory: Path = typer.Option(Path("profiles"), "--profiles-dir", help="Profile files.")):
     """Switch the whole pipeline to a ready profile (the embedded default or a paper experiment)."""
-    from t2l import profiles
+    from t2l import profile_switch, profiles
 
     if name is None:
         for known in profiles.names(directory):
             typer.echo(known)
         return
+    profiles.resolve(name, directory)  # an unknown or broken profile stops here, before anything moves
+    moved = profile_switch.switch(out.resolve().parent, out, name)
     profiles.write(name, out, directory)
-    typer.echo(f"profile: wrote {out} from {directory / name}.yaml; run `dvc repro` (or `dvc exp run -n {name}`)")
+    for line in moved.lines(name):
+        typer.echo(line)
+    typer.echo(f"profile: wrote {out} from {directory / name}.yaml; run `t2l doctor`, then `dvc repro` "
+               f"(or `dvc exp run -n {name}`)")
 
 
 @app.command()
@@ -336,25 +341,37 @@ def predict(videos: list[Path] = typer.Argument(..., help="Video files to classi
 
 @app.command()
 def report(metrics: Path = typer.Option(Path(layout.METRICS), "--metrics-dir",
-                                        help="Directory of the evaluate stages' metrics JSON.")):
-    """Print the results as markdown tables (the README's results section is this output)."""
+                                        help="Directory of the evaluate stages' metrics JSON."),
+           params: Path = PARAMS):
+    """Print the active profile's results as markdown tables (the README's results section is this output)."""
     from t2l.evaluate.report import render
 
-    typer.echo(render(metrics))
+    typer.echo(render(load(params), metrics))
 
 
 @app.command()
 def info(model: str = typer.Option("t2l", help="Model variant (model.config.VARIANTS: t2l, vifi, tc_clip, alt, ...)."),
          backbone: str = typer.Option("ViT-B-16", help="open_clip model name."),
          frames: int = typer.Option(8, help="Frames per clip."),
-         pretrained: str = typer.Option(None, help="open_clip tag or weights file (default: random init).")):
-    """Print trainable/total parameters and GFLOPs per clip of a model."""
-    from t2l.model.config import variant
-    from t2l.model.factory import build_model
-    from t2l.model.info import parameter_counts, video_gflops
+         pretrained: str = typer.Option(None, help="open_clip tag or weights file (default: random init)."),
+         entities: int = typer.Option(1000, min=1, help="ALT without a corpus: random entity embeddings (K) to count with.")):
+    """Print trainable/total parameters, which of them decay, and GFLOPs per clip of a model."""
+    import logging
 
-    m = build_model(variant(model, backbone=backbone, frames=frames, pretrained=pretrained))
+    from t2l.model.config import variant
+    from t2l.model.decay import decay_counts
+    from t2l.model.factory import build_model
+    from t2l.model.info import parameter_counts, stand_in_entities, video_gflops
+
+    if pretrained is None:
+        logging.disable(logging.WARNING)  # open_clip warns that random init is random init
+    try:
+        m = build_model(variant(model, backbone=backbone, frames=frames, pretrained=pretrained))
+    finally:
+        logging.disable(logging.NOTSET)
+    k = stand_in_entities(m, entities)
     _print({"model": model, "backbone": backbone, "frames": frames, "parameters": parameter_counts(m),
+            "weight_decay": decay_counts(m), **({"entities": k} if k else {}),
             "gflops_per_clip": round(video_gflops(m, frames), 3),
             "flop_convention": "torch.utils.flop_counter: 2 FLOPs per multiply-add, video encoder only"})
 

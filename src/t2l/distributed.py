@@ -42,6 +42,16 @@ def cleanup() -> None:
         dist.destroy_process_group()
 
 
+def from_main(d: Dist, obj):
+    """Rank 0's ``obj`` on every rank (``obj`` itself when not distributed): what only rank 0 may
+    read, as a checkpoint on a disk the other nodes do not share."""
+    if not d.enabled:
+        return obj
+    box = [obj]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
 def gather_objects(d: Dist, obj):
     """Every rank's ``obj`` in rank order (a list with one element when not distributed)."""
     if not d.enabled:

@@ -18,6 +18,7 @@ from t2l.data.splits.schema import DATASET_FILE, dataset_info, read_table
 from t2l.params import parse
 
 GB = 1e9
+STANDIN_PREFIX = "t2l-"  # the stand-in CLIPs (t2l-tiny): a CPU runs them
 
 
 @dataclass(frozen=True)
@@ -36,11 +37,15 @@ def checks(params: dict, project: Path) -> list[Check]:
     out = [Check("ffmpeg on PATH", shutil.which("ffmpeg") is not None, "install ffmpeg (apt-get install ffmpeg)")]
     out += decoder_checks(params)
     archives = 0.0
+    worlds = {str((w or {}).get("out", "")): key for key, w in (params.get("worlds") or {}).items()}
     for name, values in (params.get("datasets") or {}).items():
         spec = parse(DatasetSpec, values, f"datasets.{name}")
         for label, path in (("root", spec.root), ("watch", spec.watch)):
-            p = project / path
-            out.append(Check(f"datasets.{name}.{label} {path}", p.exists(),
+            made = next((f"synth@{key}" for out_dir, key in worlds.items()
+                         if out_dir and (path == out_dir or path.startswith(out_dir.rstrip("/") + "/"))), None)
+            exists = (project / path).exists()
+            out.append(Check(f"datasets.{name}.{label} {path}" + (f" (made by {made})" if made and not exists else ""),
+                             exists or made is not None,
                              f"put {name} there in its official layout (see docs/data.md), or change datasets.{name}.{label}"))
         counted, size = dataset_checks(name, spec, project, params)
         out, archives = out + counted, archives + size
@@ -50,10 +55,13 @@ def checks(params: dict, project: Path) -> list[Check]:
         out.append(Check(f"free disk for the frame archives: {free / GB:,.1f} GB free, about {archives / GB:,.1f} GB needed",
                          free > archives, f"free space under {layout.FRAMES} (or link it to a larger disk)"))
     pretrained = str((params.get("model") or {}).get("pretrained", ""))
-    made = {f"{layout.BACKBONES}/{n}.pt" for n in params.get("weights") or {}}
-    made |= {f"{layout.STANDIN}/{n}.pt" for n in params.get("standin") or {}}
+    made = {f"{layout.BACKBONES}/{n}.pt": f"weights@{n}" for n in params.get("weights") or {}}
+    made |= {f"{layout.STANDIN}/{n}.pt": f"standin@{n}" for n in params.get("standin") or {}}
     if pretrained:
-        out.append(Check(f"model.pretrained {pretrained}", (project / pretrained).is_file() or pretrained in made,
+        there = (project / pretrained).is_file()
+        out.append(Check(f"model.pretrained {pretrained}" + ("" if there or pretrained not in made else
+                                                             f" (not there yet: {made[pretrained]} makes it)"),
+                         there or pretrained in made,
                          "a weights file: add it to the weights section (weights@ downloads it) or give a path"))
     if pretrained and (project / pretrained).is_file():
         out.append(weights_check(project / pretrained))
@@ -63,15 +71,19 @@ def checks(params: dict, project: Path) -> list[Check]:
         out.append(Check(f"${key} for the openai description backend", bool(os.environ.get(key)),
                          f"export {key}=... (a local vLLM/Ollama server needs none: set describe.openai.base_url)",
                          required=False))
+    from t2l.stage_inputs import unproduced
+
+    out += [Check(f"{stage}: {problem}", False, "change the profile so that a stage produces it, or drop the stage")
+            for stage, problem in unproduced(params, project)]
     try:
         import torch
 
         gpu = torch.cuda.is_available()
     except ImportError:  # pragma: no cover - torch is a dependency
         gpu = False
-    real = not params.get("standin")
-    out.append(Check("a CUDA GPU", gpu, "training on the CPU takes days at ViT-B/16; fine for the embedded default",
-                     required=real))
+    backbone = str((params.get("model") or {}).get("backbone", ""))
+    out.append(Check("a CUDA GPU", gpu, "training on the CPU takes days at ViT-B/16; fine for the stand-in CLIP",
+                     required=not backbone.startswith(STANDIN_PREFIX)))
     if gpu:
         out.append(Check("bf16 on the GPU", torch.cuda.is_bf16_supported(),
                          "train.precision auto uses fp16 with a gradient scaler instead", required=False))

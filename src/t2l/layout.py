@@ -26,3 +26,4 @@ REGISTERED = "mlflow/register.json"  # the registration and promotion decision (
 LOGGED = "mlflow/logged.json"  # (track)
 PACKAGED = "mlflow/packaged.json"  # (register)
 BENCH = "bench/results"  # benchmark JSON (t2l bench)
+PROFILE_RESULTS = ".t2l/profiles"  # <profile>/: a profile's lock and results while another profile is active

@@ -135,8 +135,8 @@ def _convert(value: Any, hint: Any, where: str) -> Any:
             raise ParamsError(f"{where}: expected {len(args)} values, got {len(value)}")
         return tuple(_convert(v, a, f"{where}[{i}]") for i, (v, a) in enumerate(zip(value, args)))
     if origin is dict and isinstance(value, dict):
-        _, vt = typing.get_args(hint)
-        return {k: _convert(v, vt, f"{where}.{k}") for k, v in value.items()}
+        kt, vt = typing.get_args(hint)
+        return {_convert(k, kt, where): _convert(v, vt, f"{where}.{k}") for k, v in value.items()}
     if hint is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ParamsError(f"{where}: expected a number, got {value!r}")

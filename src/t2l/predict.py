@@ -20,9 +20,11 @@ from mlflow.exceptions import MlflowException
 from t2l.errors import UserError
 from t2l.frames.clip_input import read_file
 from t2l.jobs import clip_spec, model_fields
+from t2l.layout import DESCRIPTIONS, SPLITS
 from t2l.model.config import VARIANTS, variant
 from t2l.model.trained import is_model_dir, save_model
 from t2l.params import load, parse, section
+from t2l.serve.evaluation_text import evaluation_text
 from t2l.serve.package import save, serving_config
 from t2l.serve.settings import ServeSettings
 from t2l.track.store import existing_uri
@@ -43,7 +45,8 @@ def _register_config(params: Path):
 
 def champion_uri(params: Path) -> str:
     """models:/<register.name>@champion for params.yaml's backbone."""
-    return f"models:/{_register_config(params).model_name(section('model', params)['backbone'])}@champion"
+    name = _register_config(params).model_name(section("model", params)["backbone"], load(params))
+    return f"models:/{name}@champion"
 
 
 @contextmanager
@@ -61,7 +64,9 @@ def open_model(model: str | None, params: Path) -> Iterator[mlflow.pyfunc.PyFunc
             save_model(path, variant(model, **model_fields(load(params))), {})
         if is_model_dir(path):
             config = serving_config(clip_spec(load(params)), _register_config(params).top_k)
-            yield mlflow.pyfunc.load_model(str(save(path, config, Path(tmp) / "model")))
+            root = params.resolve().parent  # the project's class lists and descriptions, as evaluation read them
+            text = evaluation_text(load(params), root / SPLITS, root / DESCRIPTIONS)
+            yield mlflow.pyfunc.load_model(str(save(path, config, text, Path(tmp) / "model")))
             return
         if path.is_dir():
             yield mlflow.pyfunc.load_model(str(path))
@@ -89,5 +94,5 @@ def predict(model: mlflow.pyfunc.PyFuncModel, videos: list[Path], classes: list[
         except MlflowException as e:  # bad input: the message names the video and says why
             raise UserError(e.message) from None
         answers.append({"video": str(video), "classes": list(row["classes"]),
-                        "probabilities": [float(p) for p in row["probabilities"]]})
+                        "probabilities": [float(p) for p in row["probabilities"]], "text": list(row.get("text", []))})
     return answers

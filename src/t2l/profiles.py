@@ -19,7 +19,8 @@ from t2l.errors import UserError
 from t2l.fsio import write_text
 
 PROFILES = Path("profiles")
-HEADER = "# The {name!r} profile (profiles/{name}.yaml{chain}), written by `t2l profile {name}`; edit freely.\n"
+HEADER = ("# The {name!r} profile (profiles/{name}.yaml{chain}), written by `t2l profile {name}`: edit the profile and\n"
+          "# run that again (an edit here lasts until the next `t2l profile`; `dvc exp run -S` for a trial).\n")
 
 
 def _yaml() -> YAML:

@@ -3,6 +3,7 @@ training's validation and every evaluation run, so it sits below both."""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,8 +19,10 @@ from t2l.model.text import ClassPrompts
 
 @dataclass(frozen=True)
 class ScoreSettings:
-    """How clips are read and batched for scoring; multi-view testing is ``clips`` temporal clips x
-    ``crops`` spatial crops, scores averaged (1 x 1 = the paper's single view)."""
+    """How clips are read, batched and scored; multi-view testing is ``clips`` temporal clips x
+    ``crops`` spatial crops (1 x 1 = the paper's single view), combined by ``view_average``:
+    ``logits``, their mean; ``softmax``, the log of the mean softmax (TC-CLIP's and ViFi-CLIP's
+    references rank by the summed softmax; with one view it ranks as the logits do)."""
 
     crop: int = 224
     resize_ratio: float = 256 / 224
@@ -28,11 +31,13 @@ class ScoreSettings:
     clips: int = 1
     crops: int = 1
     frames: int | None = None  # None: the model's own frame count (e.g. 16 for a model trained on 8)
+    view_average: str = "logits"  # logits | softmax
+    precision: str = "auto"  # the video encoder's autocast (``autocast``)
 
 
 @dataclass
 class Scores:
-    logits: np.ndarray  # (N, C), averaged over views
+    logits: np.ndarray  # (N, C): the views' mean logits, or log mean softmax (``ScoreSettings.view_average``)
     labels: np.ndarray  # (N,)
     embeddings: np.ndarray  # (N, E) unit video embeddings (of the last view)
 
@@ -48,6 +53,26 @@ class _Shard(torch.utils.data.Sampler):
 
     def __len__(self):
         return len(self.items)
+
+
+def autocast(precision: str, device: torch.device):
+    """The video encoder's autocast: ``auto``, CUDA's default half type on a GPU and none on a CPU;
+    ``fp32``, none; ``bf16`` or ``fp16`` on any device."""
+    if precision == "fp32" or (precision == "auto" and device.type != "cuda"):
+        return nullcontext()
+    return torch.autocast(device.type, dtype={"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision))
+
+
+def combine_views(view_logits: list[np.ndarray], how: str) -> np.ndarray:
+    """One (N, C) score matrix from each view's logits: their mean (``logits``), or the log of their
+    mean softmax (``softmax``, in float64 so that no probability underflows to 0)."""
+    if how == "logits":
+        return sum(view_logits[1:], view_logits[0]) / len(view_logits)
+    probabilities = []
+    for logits in view_logits:
+        shifted = np.exp(logits.astype(np.float64) - logits.max(axis=1, keepdims=True))
+        probabilities.append(shifted / shifted.sum(axis=1, keepdims=True))
+    return np.log(sum(probabilities) / len(probabilities)).astype(np.float32)
 
 
 def views(rows, source: FrameSource, settings: ScoreSettings, frames: int, perturb=None):
@@ -91,7 +116,7 @@ def score(model: nn.Module, rows, source: FrameSource, prompts: ClassPrompts, se
     classes = model.encode_classes(prompts.to(d.device))
     t = settings.frames or model.cfg.frames
     all_views = [clips] if clips is not None else list(views(rows, source, settings, t, perturb))
-    total = None
+    view_logits = []
     for view, ds in enumerate(all_views):
         loader = torch.utils.data.DataLoader(ds, batch_size=settings.batch_size, sampler=_Shard(len(ds), d),
                                              num_workers=settings.workers if clips is None else 0)
@@ -99,15 +124,14 @@ def score(model: nn.Module, rows, source: FrameSource, prompts: ClassPrompts, se
         which = f" view {view + 1}/{len(all_views)}" if len(all_views) > 1 else ""
         for video, _, index in tqdm(loader, desc=f"score {len(ds)} clips{which}", disable=not d.main, leave=False):
             video = video.to(d.device, non_blocking=True)
-            with torch.autocast(d.device.type, enabled=d.device.type == "cuda"):
+            with autocast(settings.precision, d.device):
                 features = model.encode_video(video)
             logits = model.logits(features, classes).float().cpu().numpy()
             part.update(zip(index.tolist(), zip(logits, features.embedding.float().cpu().numpy())))
         merged = {k: v for shard in gather_objects(d, part) for k, v in shard.items()}
-        view_logits = np.stack([merged[i][0] for i in range(len(ds))])
+        view_logits.append(np.stack([merged[i][0] for i in range(len(ds))]))
         embeddings = np.stack([merged[i][1] for i in range(len(ds))])
-        total = view_logits if total is None else total + view_logits
-    return Scores(total / len(all_views), rows["label"].astype(int).to_numpy(), embeddings)
+    return Scores(combine_views(view_logits, settings.view_average), rows["label"].astype(int).to_numpy(), embeddings)
 
 
 def top1(s: Scores) -> float:

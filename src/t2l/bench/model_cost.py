@@ -81,7 +81,7 @@ def train_step(model, video, b: ModelBench, device: torch.device, lr: float = 1e
     """A closure doing one training step of ``model`` (the trainer's objective) with a fresh optimiser."""
     prompts = ClassPrompts.from_names([f"class {i}" for i in range(b.classes)], tokenizer_for(model.cfg)).to(device)
     labels = torch.arange(b.batch, device=device) % b.classes
-    optimizer = adamw(model, lr, 0.2)
+    optimizer = adamw(model, lr, 0.2, decay_policy=model.cfg.decay_policy)
     model.train()
 
     def step():

@@ -78,7 +78,7 @@ def _packaged(b: ServeBench, tmp: Path):
     crop = model.clip.visual.image_size
     crop = crop[0] if isinstance(crop, tuple | list) else crop
     spec = ClipSpec(frames=b.frames, crop=crop, short_side=round(crop * 256 / 224))
-    package.save(tmp / "run", package.serving_config(spec, top_k=5), tmp / "served")
+    package.save(tmp / "run", package.serving_config(spec, top_k=5), {}, tmp / "served")  # name templates
     return model, cfg, spec
 
 
@@ -156,7 +156,7 @@ def _bare(model, cfg, spec: ClipSpec, data: bytes, names: list[str], b: ServeBen
     decode, forward = [], []
     for i in range(b.warmup + b.requests):
         start = time.perf_counter()
-        frames = sampled_frames(data, b.frames, "decord")
+        frames = sampled_frames(data, b.frames)
         mid = time.perf_counter()
         model.logits(model.encode_video(transform(frames).unsqueeze(0)), classes).softmax(-1)
         end = time.perf_counter()

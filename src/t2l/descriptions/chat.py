@@ -1,14 +1,18 @@
 """The ``openai`` backend: several answers per class from any OpenAI-compatible ``/chat/completions``.
 
 Bounded concurrency (asyncio + httpx), a per-request timeout, retries with backoff on 429, 5xx,
-timeouts, connection errors and unusable answers, and every good answer cached as it arrives. The
-API key comes only from the environment variable named in params, travels only in the
-Authorization header, and is scrubbed from every message and log line this module writes.
+timeouts, connection errors and unusable answers, and every good answer cached as it arrives.
+An answer's body is read up to ``max_answer_bytes`` once decoded (a larger one fails its class)
+and each description is cut to ``max_description_chars``, so no answer fills memory, the cache or
+the descriptions file. The API key comes only from the environment variable named in params,
+travels only in the Authorization header, and is scrubbed, in every escaped form a server may
+echo it in, from every message and log line this module writes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 from dataclasses import dataclass
@@ -16,11 +20,13 @@ from dataclasses import dataclass
 import httpx
 from tqdm import tqdm
 
+from t2l.descriptions.answer_body import ACCEPT_ENCODING, BodyRefused, read_capped
 from t2l.descriptions.cache import AnswerCache
 from t2l.descriptions.config import DescribeConfig
 from t2l.descriptions.names import readable
 from t2l.descriptions.retry import RetryableError, delay, retry_after, retryable_status
-from t2l.descriptions.text import clean, problem
+from t2l.descriptions.secret import pattern, scrub
+from t2l.descriptions.text import problem, shorten
 from t2l.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -49,10 +55,8 @@ class ChatDescriber:
         self.stats = Stats()
 
     def scrub(self, text: str) -> str:
-        """``text`` without the key, also as an escaped repr would show it."""
-        for form in {self.key, repr(self.key)[1:-1]} if self.key else ():
-            text = text.replace(form, "***")
-        return text
+        """``text`` without the key, plain or escaped (JSON, repr, percent-encoding)."""
+        return scrub(text, self.key)
 
     def messages(self, name: str) -> list[dict]:
         system = [{"role": "system", "content": self.o.system_prompt}] if self.o.system_prompt else []
@@ -62,6 +66,13 @@ class ChatDescriber:
         return AnswerCache.key(backend="openai", base_url=self.o.base_url.rstrip("/"), model=self.o.model,
                                prompt=messages, class_name=name, index=index, temperature=self.o.temperature)
 
+    async def _exchange(self, client: httpx.AsyncClient, body: dict) -> tuple[httpx.Response, bytes]:
+        """The server's answer and its decoded body, read up to the cap (not read for a status worth retrying)."""
+        async with client.stream("POST", self.url, json=body) as r:
+            if retryable_status(r.status_code):
+                return r, b""
+            return r, await read_capped(r, self.o.max_answer_bytes, "describe.openai.max_answer_bytes")
+
     async def _post(self, client: httpx.AsyncClient, sem: asyncio.Semaphore, messages: list[dict], n: int) -> list:
         """One request for ``n`` choices; their contents as sent (not necessarily strings)."""
         body = {"model": self.o.model, "messages": messages, "n": n,
@@ -69,20 +80,23 @@ class ChatDescriber:
         async with sem:
             self.stats.requests += 1
             try:
-                r = await asyncio.wait_for(client.post(self.url, json=body), self.o.timeout_s)
+                r, data = await asyncio.wait_for(self._exchange(client, body), self.o.timeout_s)
             except (httpx.TimeoutException, asyncio.TimeoutError):
                 raise RetryableError(f"no answer within {self.o.timeout_s:g} s") from None
             except httpx.TransportError as e:
                 raise RetryableError(f"connection error: {type(e).__name__}: {e}") from None
+            except BodyRefused as e:
+                raise ClassFailed(self.scrub(str(e))) from None
         if retryable_status(r.status_code):
             raise RetryableError(f"HTTP {r.status_code}", retry_after(r.headers.get("retry-after")))
+        text = data.decode("utf-8", "replace")
         if r.is_error:
-            raise ClassFailed(self.scrub(f"HTTP {r.status_code}: {r.text[:300]}"))
+            raise ClassFailed(f"HTTP {r.status_code}: {self.scrub(text)[:300]}")  # scrubbed whole: no cut key
         try:
-            contents = [c["message"].get("content") for c in r.json()["choices"]]
+            contents = [c["message"].get("content") for c in json.loads(data)["choices"]]
         except (ValueError, KeyError, TypeError, AttributeError):
             raise RetryableError("malformed answer (not chat-completions JSON)") from None
-        if self.key and (self.key in r.text or any(self.key in str(c) for c in contents)):
+        if self.key and (pattern(self.key).search(text) or any(self.key in str(c) for c in contents)):
             # e.g. a proxy echoing the request's headers: never cached, never shown
             raise ClassFailed("the server's answer contains the API key (an echo of the Authorization header?); "
                               "nothing of it was kept")
@@ -112,13 +126,13 @@ class ChatDescriber:
                 continue
             failures = 0  # progress; a server that ignores n is asked again for the rest
             for i, text in zip(missing, good):
-                self.cache.put(keys[i], text)
-                answers[i] = text
-        return [clean(answers[i]) for i in range(self.n)]
+                answers[i] = shorten(text, self.o.max_description_chars)
+                self.cache.put(keys[i], answers[i])
+        return [shorten(answers[i], self.o.max_description_chars) for i in range(self.n)]
 
     async def _run(self, names: list[str]) -> dict[str, list[str] | ClassFailed]:
         sem = asyncio.Semaphore(self.o.concurrency)
-        headers = {"Authorization": f"Bearer {self.key}"} if self.key else {}
+        headers = {"Accept-Encoding": ACCEPT_ENCODING, **({"Authorization": f"Bearer {self.key}"} if self.key else {})}
         limits = httpx.Limits(max_connections=self.o.concurrency)
         async with httpx.AsyncClient(headers=headers, timeout=self.o.timeout_s, limits=limits) as client:
             with tqdm(total=len(names), desc="describe", unit="class") as bar:

@@ -25,6 +25,8 @@ class OpenAIConfig:
     max_retries: int = 6  # per class, after a failed attempt (429, 5xx, timeout, bad answer)
     backoff_s: float = 1.0  # full-jitter exponential backoff: uniform(0, min(max, base * 2**k))
     backoff_max_s: float = 60.0  # also caps the wait a Retry-After header asks for
+    max_answer_bytes: int = 1 << 20  # an answer's body once decoded; a larger one fails its class, nothing kept
+    max_description_chars: int = 1000  # a longer description is cut after its last whole word that fits
 
     def __post_init__(self):
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", self.api_key_env):
@@ -35,9 +37,10 @@ class OpenAIConfig:
             raise ParamsError("describe.openai.base_url must start with http:// or https://")
         if "{category}" not in self.prompt:
             raise ParamsError("describe.openai.prompt must contain {category}")
-        if self.concurrency < 1 or self.max_retries < 0 or self.timeout_s <= 0 or self.max_tokens < 1:
-            raise ParamsError("describe.openai: concurrency, timeout_s and max_tokens must be positive, "
-                              "max_retries not negative")
+        if (self.concurrency < 1 or self.max_retries < 0 or self.timeout_s <= 0 or self.max_tokens < 1
+                or self.max_answer_bytes < 1 or self.max_description_chars < 1):
+            raise ParamsError("describe.openai: concurrency, timeout_s, max_tokens, max_answer_bytes and "
+                              "max_description_chars must be positive, max_retries not negative")
 
 
 @dataclass(frozen=True)

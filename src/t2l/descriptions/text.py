@@ -21,6 +21,15 @@ def clean(text: str) -> str:
     return text
 
 
+def shorten(text: str, limit: int) -> str:
+    """``text`` cleaned, and if longer than ``limit`` characters cut after its last whole word that fits."""
+    text = clean(text)
+    if len(text) <= limit:
+        return text
+    cut = text[:limit + 1].rsplit(" ", 1)[0] if " " in text[:limit + 1] else text[:limit]
+    return cut.rstrip()
+
+
 def problem(answer) -> str | None:
     """Why ``answer`` (a completion's content) is no usable description, or None if it is."""
     if not isinstance(answer, str):

@@ -13,7 +13,10 @@ from typing import Callable
 import numpy as np
 from PIL import Image, ImageFilter
 
+from t2l.errors import UserError
+
 Frames = np.ndarray  # (T, H, W, 3) uint8
+SEVERITIES = (1, 2, 3)
 
 
 def _noise(f: Frames, s: int, rng) -> Frames:
@@ -119,8 +122,8 @@ KINDS: dict[str, tuple[str, dict]] = {
 
 def perturbation(name: str, severity: int) -> Perturbation:
     if name not in KINDS:
-        raise ValueError(f"unknown perturbation {name!r}; known: {', '.join(KINDS)}")
-    if severity not in (1, 2, 3):
-        raise ValueError(f"{name}: severity must be 1, 2 or 3")
+        raise UserError(f"unknown perturbation {name!r}; known: {', '.join(KINDS)}")
+    if severity not in SEVERITIES:
+        raise UserError(f"{name}: severity must be 1, 2 or 3, got {severity!r}")
     kind, fns = KINDS[name]
     return Perturbation(name, kind, severity, **fns)

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from t2l.fsio import read_json
+from t2l.evaluate.results import read_results
+from t2l.jobs import evaluations
 
-VARIANT_ORDER = ("vanilla", "adapters", "tfd", "ttl", "ttl_first_layer", "t2l", "vifi")
+VARIANT_ORDER = ("vanilla", "adapters", "tfd", "ttl", "ttl_first_layer", "t2l", "vifi", "vifi_wse", "tc_clip",
+                 "tc_clip_wse", "alt")
 LABELS = {"vanilla": "vanilla CLIP (frame average)", "adapters": "adapters only", "tfd": "+TFD", "ttl": "+TTL",
           "ttl_first_layer": "+TTL first layer, +TFD", "t2l": "T2L (TTL + TFD)", "vifi": "ViFi-CLIP",
+          "vifi_wse": "ViFi-CLIP, weight-space ensemble", "tc_clip": "TC-CLIP",
+          "tc_clip_wse": "TC-CLIP, weight-space ensemble", "alt": "ALT",
           "probe_frame_average": "linear probe, frame average (ceiling)",
           "probe_concatenated": "linear probe, concatenated frames (ceiling)"}
 
@@ -39,14 +43,11 @@ def zero_shot(metrics: dict) -> str:
     return _table(head, rows)
 
 
-def other_protocols(metrics_dir: Path) -> str:
+def other_protocols(results: dict[str, dict]) -> str:
     rows = []
     for protocol in ("base2novel", "few_shot", "fully_supervised", "robustness"):
-        path = Path(metrics_dir) / f"{protocol}.json"
-        if not path.is_file():
-            continue
-        m = read_json(path)
-        for model in _ordered(m):
+        m = results.get(protocol)
+        for model in _ordered(m) if m else ():
             for dataset, v in m[model].items():
                 rows.append([protocol, LABELS.get(model, model), dataset, _summary(protocol, v)])
     return _table(["protocol", "model", "dataset", "result (top-1 %)"], rows)
@@ -71,5 +72,15 @@ def _table(head: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
 
 
-def render(metrics_dir: Path) -> str:
-    return (zero_shot(read_json(Path(metrics_dir) / "zero_shot.json")) + "\n\n" + other_protocols(metrics_dir) + "\n")
+def render(params: dict, metrics_dir: Path) -> str:
+    """The active profile's results (its configured evaluations' metrics files); what is not yet
+    evaluated is said, not filled in from another profile's files."""
+    results = read_results(params, metrics_dir)
+    missing = [name for name in evaluations(params) if name not in results]
+    parts = [zero_shot(results["zero_shot"])] if "zero_shot" in results else []
+    if set(results) - {"zero_shot"}:
+        parts.append(other_protocols(results))
+    if missing:
+        parts.append(f"Not evaluated yet ({params.get('profile', 'this profile')}): {', '.join(missing)} "
+                     f"(dvc repro {' '.join(f'evaluate@{m}' for m in missing)})")
+    return "\n\n".join(parts) + "\n"

@@ -4,19 +4,23 @@ relative drop from clean, on the first splits of each target group."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Annotated
 
 import numpy as np
 import pandas as pd
 
-from t2l.evaluate.perturbations import KINDS, perturbation
+from t2l.evaluate.perturbations import KINDS, SEVERITIES, perturbation
+from t2l.params import NonNegative, OneOf, Range
 from t2l.scoring import top1
+
+Severity = Annotated[int, Range(at_least=min(SEVERITIES), at_most=max(SEVERITIES))]
 
 
 @dataclass(frozen=True)
 class RobustnessConfig:
     models: tuple[str, ...] = ("vanilla", "t2l")
-    splits: int = 0  # evaluate the first N splits of each target group; 0 = all
-    perturbations: dict[str, tuple[int, ...]] = field(
+    splits: NonNegative = 0  # evaluate the first N splits of each target group; 0 = all
+    perturbations: dict[Annotated[str, OneOf(KINDS)], tuple[Severity, ...]] = field(
         default_factory=lambda: {name: (1,) if name == "reverse" else (1, 2, 3) for name in KINDS})
 
 

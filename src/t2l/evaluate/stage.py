@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import numpy as np
 import torch
 
 from t2l.data.protocols.reader import Run, SplitRef, read_runs
-from t2l.descriptions.read import load_descriptions
+from t2l.descriptions.read import class_descriptions
 from t2l.distributed import Dist
 from t2l.errors import UserError
 from t2l.evaluate import aggregate, headlines, robustness
@@ -29,8 +29,8 @@ from t2l.frames.dataset import FrameSource
 from t2l.frames.decoders import DECODERS
 from t2l.fsio import write_csv, write_json
 from t2l.jobs import ROBUSTNESS, Job
-from t2l.model.config import variant
-from t2l.model.factory import build_model, tokenizer_for
+from t2l.model.config import ENSEMBLES, WSE, variant
+from t2l.model.factory import build_model, class_prompts, tokenizer_for
 from t2l.model.text import ClassPrompts
 from t2l.model.trained import load_model
 from t2l.params import Count, NonNegative, OneOf
@@ -46,14 +46,22 @@ class EvaluateConfig:
     frames: NonNegative = 0  # 0: each model's own frame count; e.g. 16 evaluates 8-frame models at 16
     clips: Count = 1  # multi-view testing: temporal clips x spatial crops (1 x 1 = the paper's single view)
     crops: Count = 1
+    view_average: Literal["logits", "softmax"] = "logits"  # how views combine: mean logits, or mean softmax (TC-CLIP's, ViFi-CLIP's)
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # video encoder autocast; auto: on GPU (fp16), none on CPU
     descriptions: bool = True
+    target_entities: bool = False  # zero-shot: ALT's entity corpus expanded with each target's class names (its App. B)
     probes: bool = False  # zero-shot: linear-probe ceilings of the frozen backbone on the source val split
     stem_cache_mb: NonNegative = 2048  # single view: a split's frozen patch embeddings kept for the next model sharing the stem (0: never)
     robustness: robustness.RobustnessConfig = field(default_factory=robustness.RobustnessConfig)
 
     def scoring(self, clip: ClipSpec) -> ScoreSettings:
         return ScoreSettings(clip.crop, clip.resize_ratio, self.batch_size, self.workers, self.clips, self.crops,
-                             self.frames or None)
+                             self.frames or None, self.view_average, self.precision)
+
+    @property
+    def views(self) -> str:
+        """The views and how they combine, in words (metrics notes, MLflow's ``eval.views``)."""
+        return f"{self.clips} clip(s) x {self.crops} crop(s), {self.view_average} averaged"
 
 
 class Evaluator:
@@ -65,14 +73,18 @@ class Evaluator:
         self.embedded, self.cache_left = {}, cfg.stem_cache_mb * 2**20
 
     # -- models ------------------------------------------------------------------------------
-    def candidates(self, protocol: str) -> dict[str, callable]:
-        """Variant name -> ``load(run)`` for every model evaluated on ``protocol``."""
+    def candidates(self, protocol: str, ensembles: bool = False) -> dict[str, callable]:
+        """Variant name -> ``load(run)`` for every model evaluated on ``protocol``; with ``ensembles``
+        (zero-shot) a fine-tuned variant also as ``<variant>_wse``, ensembled with CLIP in weight space."""
         found = {}
         for name, job in self.jobs.items():
             if job.protocol == protocol:
                 if job.model in found:
                     raise UserError(f"jobs: two jobs train {job.model!r} on {protocol}; metrics are keyed by variant")
                 found[job.model] = lambda run, name=name: load_model(self.models / protocol / name / run.name)
+                if ensembles and job.model in ENSEMBLES:
+                    found[job.model + WSE] = lambda run, name=name, w=ENSEMBLES[job.model]: load_model(
+                        self.models / protocol / name / run.name, ensemble_weight=w)
         for base in self.cfg.baselines:
             cfg = variant(base, **self.model_fields)
             if any(getattr(cfg, part) for part in ("temporal_tokens", "spatial_adapters", "text_adapters", "finetune_clip")):
@@ -82,14 +94,15 @@ class Evaluator:
 
     # -- scoring -------------------------------------------------------------------------------
     def _prompts(self, model, ref: SplitRef) -> ClassPrompts:
-        descriptions = load_descriptions(self.descriptions_dir, [ref.dataset]).get(ref.dataset) \
-            if self.cfg.descriptions else None
-        return ClassPrompts.from_names(ref.class_names(), tokenizer_for(model.cfg), descriptions)
+        names = ref.class_names()
+        descriptions = class_descriptions(self.descriptions_dir, ref.dataset, names) if self.cfg.descriptions else None
+        return class_prompts(model.cfg, names, tokenizer_for(model.cfg), descriptions)
 
     def score(self, model, ref: SplitRef, perturb=None) -> Scores:
+        prompts = self._prompts(model, ref)  # first: broken descriptions stop the run before any clip is embedded
         source = FrameSource(self.cfg.decoder, self.frames / ref.dataset)
         clips = self._embedded(model, ref, source, perturb)
-        return score(model, ref.rows(), source, self._prompts(model, ref), self.settings, self.d, perturb, clips)
+        return score(model, ref.rows(), source, prompts, self.settings, self.d, perturb, clips)
 
     def _embedded(self, model, ref: SplitRef, source: FrameSource, perturb):
         """The split's clips as frozen patch embeddings, computed for the first model with this stem
@@ -128,20 +141,32 @@ class Evaluator:
             return self.robustness(protocol)
         runs = read_runs(self.protocols / evaluation)
         trained = trained_runs(runs, read_runs(self.protocols / protocol), evaluation)
-        metrics = {}
-        for name, load in self.candidates(protocol).items():
-            results = {}
+        zero_shot = evaluation == "zero_shot"
+        metrics, expanded = {}, []
+        for name, load in self.candidates(protocol, ensembles=zero_shot).items():
+            results, expand = {}, False
             for run in runs:
                 model = load(trained[run.name])
+                expand = zero_shot and self.cfg.target_entities and model.cfg.family == "alt"
                 where = self.reports / evaluation / name / run.name
-                results[run.name] = {e.name: self._result(model, e, where / e.name.replace("/", "_")) for e in run.eval}
-                if evaluation == "zero_shot" and run.val is not None:
+                results[run.name] = {e.name: self._target_result(model, e, where / e.name.replace("/", "_"), expand)
+                                     for e in run.eval}
+                if zero_shot and run.val is not None:
                     results[run.name]["source_val"] = self._result(model, run.val, None)
             metrics[name] = aggregate.AGGREGATORS[evaluation](runs, results)
-        if evaluation == "zero_shot" and self.cfg.probes:
+            expanded += [name] if expand else []
+        if zero_shot and self.cfg.probes:
             metrics.update(self.probes(runs))
         return {**metrics, "notes": {"std": aggregate.STD_NOTE, "frames": self.cfg.frames or "model's own",
-                                     "views": f"{self.cfg.clips} clip(s) x {self.cfg.crops} crop(s)"}}
+                                     "views": self.cfg.views, **zero_shot_notes(metrics, expanded)}}
+
+    def _target_result(self, model, ref: SplitRef, report: Path, expand: bool) -> dict:
+        """``_result`` on an evaluated split; ``expand``: an ALT model aligns to its corpus plus the
+        split's class names (its App. B at zero-shot; source val keeps the trained corpus)."""
+        if not expand:
+            return self._result(model, ref, report)
+        with model.expanded_entities(ref.class_names()):
+            return self._result(model, ref, report)
 
     def probes(self, runs: list[Run]) -> dict:
         """Linear probes on the frozen backbone (the first baseline) of each run with a val split."""
@@ -153,7 +178,7 @@ class Evaluator:
 
     def robustness(self, protocol: str) -> dict:
         rc = self.cfg.robustness
-        candidates = self.candidates(protocol)
+        candidates = self.candidates(protocol, ensembles=True)  # the zero-shot evaluation, perturbed
         missing = sorted(set(rc.models) - set(candidates))
         if missing:
             raise UserError(f"evaluate.robustness.models: no {protocol} model {missing}; have {sorted(candidates)}")
@@ -164,6 +189,19 @@ class Evaluator:
             if self.d.main:
                 write_csv(self.reports / ROBUSTNESS / f"{name}.csv", robustness.table(metrics[name]))
         return metrics
+
+
+def zero_shot_notes(metrics: dict, expanded: list[str]) -> dict[str, str]:
+    """What the zero-shot rows are where they are not the trained model as it was trained."""
+    notes = {}
+    ensembled = {name: w for name, w in ENSEMBLES.items() if name + WSE in metrics}
+    if ensembled:
+        weights = ", ".join(f"{name}{WSE} w = {w}" for name, w in ensembled.items())
+        notes["weight_space_ensembling"] = (f"{weights}: (1 - w) CLIP + w fine-tuned weights, as TC-CLIP's zero-shot "
+                                            f"protocol; {', '.join(ensembled)}: the fine-tuned weights alone")
+    if expanded:
+        notes["entities"] = f"{', '.join(expanded)}: entity corpus expanded with each target split's class names (ALT App. B)"
+    return notes
 
 
 def trained_runs(runs: list[Run], trained: list[Run], evaluation: str) -> dict[str, Run]:

@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-import pandas as pd
-
 from t2l.data.protocols.reader import read_runs
 from t2l.jobs import ROBUSTNESS, Job, jobs, trained_on
 from t2l.model.trained import MODEL
@@ -50,6 +48,16 @@ class Outputs:
         return next((e.dataset for _, e in self.refs(evaluation) if group in (e.group, e.dataset)), group)
 
     def chance(self, evaluation: str, group: str) -> float | None:
-        """Chance top-1 in % of a dataset group's rows (none for base-to-novel's harmonic mean)."""
-        path = self.splits / self.dataset_of(evaluation, group) / "classes.csv"
-        return None if evaluation == "base2novel" or not path.is_file() else 100.0 / len(pd.read_csv(path))
+        """Chance top-1 in % of a headline row: one over the classes its splits are scored among
+        (the source's val split for ``source_val``; base-to-novel: the harmonic mean of its base and
+        novel chances)."""
+        protocol_dir = self.protocols / (self.scores(evaluation) if evaluation == ROBUSTNESS else evaluation)
+        if group == "source_val":
+            refs = [r.val for r in read_runs(protocol_dir) if r.val] if protocol_dir.is_dir() else []
+        else:
+            refs = [e for _, e in self.refs(evaluation) if group in (e.group, e.dataset)]
+        chances = [(ref.group, 100.0 / len(ref.class_names())) for ref in refs if ref.classes.is_file()]
+        if evaluation == "base2novel":
+            base, novel = (next((c for g, c in chances if g == part), None) for part in ("base", "novel"))
+            return None if not (base and novel) else 2 * base * novel / (base + novel)
+        return sum(c for _, c in chances) / len(chances) if chances else None  # the row's mean over its splits

@@ -23,24 +23,26 @@ class Panel:
     chance: float | None = None
 
 
-def results_figure(panels: list[Panel], columns: int = 3) -> Figure:
-    """A bar per variant in every panel, one colour per variant across panels."""
-    variants = sorted({v for p in panels for v in p.values})
+def results_figure(panels: list[Panel], labels: dict[str, str], order: list[str], columns: int = 3) -> Figure:
+    """A labelled bar per variant in every panel, one colour per variant across panels, in
+    ``order``; std bars only on rows that are means over splits or seeds."""
+    variants = sorted({v for p in panels for v in p.values}, key=lambda v: (order.index(v) if v in order else len(order), v))
     colours = {v: f"C{i % 10}" for i, v in enumerate(variants)}
     rows = math.ceil(len(panels) / columns)
-    fig = Figure(figsize=(5 * columns, 3.4 * rows), layout="constrained")
+    fig = Figure(figsize=(5.5 * columns, 3.8 * rows), layout="constrained")
     axes = fig.subplots(rows, columns, squeeze=False).ravel()
     for ax, panel in zip(axes, panels):
-        names = sorted(panel.values)
-        ax.bar(names, [panel.values[n] for n in names], color=[colours[n] for n in names],
-               yerr=[panel.std.get(n, 0.0) for n in names], capsize=3)
+        names = [v for v in variants if v in panel.values]
+        bars = ax.bar(range(len(names)), [panel.values[n] for n in names], color=[colours[n] for n in names],
+                      yerr=[panel.std.get(n, 0.0) for n in names] if panel.std else None, capsize=3)
+        ax.bar_label(bars, fmt="%.1f", fontsize=7, padding=2)
+        ax.set_xticks(range(len(names)), [labels.get(n, n) for n in names], rotation=35, ha="right", fontsize=7)
         if panel.chance is not None:
             ax.axhline(panel.chance, color="black", linestyle="--", linewidth=1, label=f"chance {panel.chance:.1f}")
             ax.legend(loc="upper right", fontsize=7)
         ax.set_title(panel.title, fontsize=9)
         ax.set_ylabel("%")
         ax.set_ylim(0, 100)
-        ax.tick_params(axis="x", labelrotation=35, labelsize=7)
     for ax in axes[len(panels):]:
         ax.set_visible(False)
     fig.suptitle("headline results per variant: top-1 %, harmonic mean for base-to-novel "

@@ -21,12 +21,13 @@ from matplotlib.figure import Figure
 
 from t2l.data.protocols.reader import read_runs
 from t2l.evaluate import headlines, split_reports
+from t2l.evaluate.report import LABELS, VARIANT_ORDER
+from t2l.evaluate.results import read_results
 from t2l.evaluate.stage import EvaluateConfig
 from t2l.figures import paper, plots
 from t2l.figures.outputs import Outputs
 from t2l.frames.dataset import FrameSource
 from t2l.frames.transforms import EvalTransform
-from t2l.fsio import read_json
 from t2l.jobs import ROBUSTNESS, clip_spec, model_fields
 from t2l.model.config import variant
 from t2l.model.factory import build_model
@@ -67,7 +68,7 @@ class Figures:
                  out: Path):
         self.cfg, self.params, self.outputs, self.out = cfg, params, outputs, out
         self.reports, self.frames = reports, frames
-        self.evaluations = {p.stem: read_json(p) for p in sorted(metrics.glob("*.json"))} if metrics.is_dir() else {}
+        self.evaluations = read_results(params, metrics)
         self.written: list[Path] = []
 
     def results(self) -> None:
@@ -75,7 +76,7 @@ class Figures:
                   for name, metrics in self.evaluations.items()
                   for row_name, row in headlines.rows(name, metrics).items()]
         if panels:
-            save(plots.results_figure(panels), self.out / "results.png", self.written)
+            save(plots.results_figure(panels, LABELS, list(VARIANT_ORDER)), self.out / "results.png", self.written)
 
     def training(self) -> None:
         histories = {}
@@ -103,6 +104,8 @@ class Figures:
 
     def paper(self) -> None:
         """Fig. 3 and Fig. 4 on the first target split of the zero-shot protocol, when its models exist."""
+        if "zero_shot" not in self.evaluations:
+            return
         dirs = {m: self.outputs.trained_dir("zero_shot", m) for m in FIG3}
         protocol_dir = self.outputs.protocols / "zero_shot"
         if not self.cfg.videos or not any(dirs.values()) or not protocol_dir.is_dir():

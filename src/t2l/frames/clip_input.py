@@ -2,11 +2,13 @@
 samples them, through the evaluation transform.
 
 Decoding is bounded before it starts: only regular files are read, up to a size limit; only MP4/MOV,
-Matroska/WebM and AVI are decoded, recognised by their first bytes, so playlists, concat scripts
-and other formats that make ffmpeg open further files or URLs never reach a demuxer; the frame
-size is read from the container header and checked before any frame is decoded. Every failure is
-a ``ClipError`` naming the clip and the reason. This module imports no torch, so a decode worker
-process (t2l.serve.decode_worker) stays small.
+Matroska/WebM and AVI are decoded, recognised by their first bytes, and the demuxer is the one
+that recognition names (PyAV, told the format: nothing probes the bytes for another one, such as
+an SDP description that would open network ports), with no protocol allowed for nested inputs;
+the frame size is read from the container header and checked before any frame is decoded, and
+every decoded frame is checked again (a stream may switch resolution). PyAV gives the frames
+decord gives for the same file. Every failure is a ``ClipError`` naming the clip and the reason.
+This module imports no torch, so a decode worker process (t2l.serve.decode_worker) stays small.
 """
 
 from __future__ import annotations
@@ -15,12 +17,11 @@ import io
 import os
 import stat
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
 from t2l.errors import UserError
-from t2l.frames.decoders import make_decoder
 from t2l.frames.sampling import segment_indices
 
 MB = 1 << 20
@@ -88,12 +89,24 @@ def check_frame_size(width: int, height: int, limits: ClipLimits, name: str) -> 
         raise ClipError(f"{name}: frames of {width}x{height}, more elongated than {limits.max_aspect:g}:1")
 
 
+def _demuxer_options(fmt: str) -> dict[str, str]:
+    """Options that keep a demuxer to the bytes it is given: no protocol for a nested input (a
+    name no protocol has), and for MOV no external data references."""
+    return {"protocol_whitelist": "none", **({"enable_drefs": "0"} if fmt == "mov" else {})}
+
+
+def _open(data: bytes, fmt: str):
+    import av
+
+    return av.open(io.BytesIO(data), format=fmt, options=_demuxer_options(fmt))
+
+
 def header_frame_size(data: bytes, fmt: str, name: str) -> tuple[int, int]:
     """(width, height) of the first video stream, from the container header."""
     import av
 
     try:
-        with av.open(io.BytesIO(data), format=fmt) as container:
+        with _open(data, fmt) as container:
             if not container.streams.video:
                 raise ClipError(f"{name}: no video stream")
             codec = container.streams.video[0].codec_context
@@ -103,7 +116,7 @@ def header_frame_size(data: bytes, fmt: str, name: str) -> tuple[int, int]:
 
 
 def _decoder_reason(e: Exception) -> str:
-    """Why a decoder failed, without its internals (decord's messages carry its build paths)."""
+    """Why decoding failed, without the decoder's internals."""
     import av
 
     if isinstance(e, av.FFmpegError):
@@ -111,27 +124,53 @@ def _decoder_reason(e: Exception) -> str:
     return "truncated or corrupt"
 
 
-def sampled_frames(data: bytes, frames: int, decoder: str = "decord", limits: ClipLimits = ClipLimits(),
-                   name: str = "clip") -> np.ndarray:
+def _checked(decoded, limits: ClipLimits, name: str) -> Iterator:
+    """Decoded frames, each checked against the limits before it is converted or kept."""
+    for frame in decoded:
+        check_frame_size(frame.width, frame.height, limits, name)
+        yield frame
+
+
+def _decode(data: bytes, fmt: str, frames: int, limits: ClipLimits, name: str) -> np.ndarray:
+    """The segment-centre frames, counted and read as t2l.frames.decoders.PyAVDecoder does."""
+    with _open(data, fmt) as container:
+        stream = container.streams.video[0]
+        count = stream.frames
+        if count <= 0:  # container without a frame count: decode to count
+            count = sum(1 for _ in _checked(container.decode(stream), limits, name))
+            container.seek(0)
+        indices = segment_indices(count, frames)
+        wanted, last, got = set(indices.tolist()), int(indices.max()), {}
+        for i, frame in enumerate(_checked(container.decode(stream), limits, name)):
+            if i in wanted:
+                got[i] = frame.to_ndarray(format="rgb24")
+            if i >= last:
+                break
+    if len({f.shape for f in got.values()}) > 1:
+        raise ClipError(f"{name}: the frames change size within the stream")
+    return np.stack([got[int(i)] for i in indices])
+
+
+def sampled_frames(data: bytes, frames: int, limits: ClipLimits = ClipLimits(), name: str = "clip") -> np.ndarray:
     """The clip's ``frames`` segment-centre frames, RGB uint8 (T, H, W, 3)."""
     if len(data) > limits.max_bytes:
         raise ClipError(f"{name}: {len(data) / MB:.1f} MB, over the limit of {limits.max_bytes / MB:g} MB")
     fmt = container_format(data, name)
     check_frame_size(*header_frame_size(data, fmt, name), limits, name)
     try:
-        out = make_decoder(decoder).read(io.BytesIO(data), lambda n: segment_indices(n, frames))
+        return _decode(data, fmt, frames, limits, name)
+    except ClipError:
+        raise
     except MemoryError:
         raise ClipError(f"{name}: decoding needs more memory than allowed") from None
-    except Exception as e:  # noqa: BLE001  (whatever a decoder raises on bad input, e.g. decord's DECORDError)
+    except Exception as e:  # noqa: BLE001  (whatever the decoder raises on bad input)
         raise ClipError(f"{name}: cannot decode the video ({_decoder_reason(e)})") from None
-    check_frame_size(out.shape[2], out.shape[1], limits, name)  # a stream whose frames outgrow its header
-    return out
 
 
 def clip_input(source: str | os.PathLike | bytes, frames: int, transform: Callable[[np.ndarray], object],
-               decoder: str = "decord", limits: ClipLimits = ClipLimits()):
+               limits: ClipLimits = ClipLimits()):
     """The model's input for one clip: ``transform`` (e.g. EvalTransform) of its sampled frames."""
     if isinstance(source, bytes):
-        return transform(sampled_frames(source, frames, decoder, limits))
+        return transform(sampled_frames(source, frames, limits))
     data = read_file(source, limits.max_bytes)
-    return transform(sampled_frames(data, frames, decoder, limits, str(source)))
+    return transform(sampled_frames(data, frames, limits, str(source)))

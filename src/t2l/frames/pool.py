@@ -3,11 +3,19 @@ kernel's OOM killer) is known by the item it held and ends the run instead of ha
 
 ``multiprocessing.Pool`` replaces a killed worker but loses its task and then waits for that
 task's result forever.
+
+Workers also end with their parent, however it ends (SIGKILL, SIGTERM, a cancelled Prefect or
+DVC run): on Linux the kernel kills them (``PR_SET_PDEATHSIG``, which follows the thread that
+started them: start them from a thread that outlives them); anywhere, an idle worker reads
+end-of-file once no process holds the parent's end of its pipe.
 """
 
 from __future__ import annotations
 
+import ctypes
+import os
 import signal
+import sys
 from multiprocessing import get_context
 from multiprocessing.connection import Connection, wait
 from typing import Any, Callable, Iterable, Iterator
@@ -34,8 +42,28 @@ def how(exitcode: int | None) -> str:
     return f"exited with code {exitcode}"
 
 
-def _serve(fn: Callable, conn: Connection) -> None:
-    """Worker loop: an item in, ``(True, fn(item))`` or ``(False, exception)`` out; None stops."""
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_parent(parent: int) -> None:
+    """Have the kernel SIGKILL this process when its parent ends (Linux), and exit at once if
+    ``parent`` (the pid it was started by) has already ended."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() != parent:  # it ended before the line above took effect
+        os._exit(1)
+
+
+def _serve(fn: Callable, conn: Connection, parent: int, parent_ends: list[Connection]) -> None:
+    """Worker loop: an item in, ``(True, fn(item))`` or ``(False, exception)`` out; None stops.
+
+    ``parent_ends`` are the parent's ends of every worker's pipe, copied by the fork: closed
+    here, so that the parent's death reads as end-of-file."""
+    die_with_parent(parent)
+    for end in parent_ends:
+        end.close()
     while True:
         try:
             item = conn.recv()
@@ -47,13 +75,17 @@ def _serve(fn: Callable, conn: Connection) -> None:
             reply = (True, fn(item))
         except Exception as e:  # noqa: BLE001  (raised again in the parent)
             reply = (False, e)
-        conn.send(reply)
+        try:
+            conn.send(reply)
+        except OSError:  # the parent is gone
+            return
 
 
 class _Worker:
-    def __init__(self, ctx, fn: Callable):
+    def __init__(self, ctx, fn: Callable, siblings: list["_Worker"]):
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_serve, args=(fn, child), daemon=True)
+        parent_ends = [w.conn for w in siblings] + [self.conn]
+        self.process = ctx.Process(target=_serve, args=(fn, child, os.getpid(), parent_ends), daemon=True)
         self.process.start()
         child.close()  # the parent keeps no copy of the worker's end: its death reads as EOF here
         self.item: Any = None  # what it works on; None while idle
@@ -103,7 +135,9 @@ class Workers:
 
     def __init__(self, fn: Callable, n: int):
         ctx = get_context("fork")
-        self._workers = [_Worker(ctx, fn) for _ in range(max(1, n))]
+        self._workers: list[_Worker] = []
+        for _ in range(max(1, n)):
+            self._workers.append(_Worker(ctx, fn, self._workers))
 
     def imap_unordered(self, items: Iterable) -> Iterator:
         todo, running = iter(items), []

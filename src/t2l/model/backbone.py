@@ -7,6 +7,7 @@ registered with open_clip on import, so ``t2l-tiny`` is created like any built-i
 from __future__ import annotations
 
 import logging
+import pickle
 from pathlib import Path
 
 import open_clip
@@ -47,6 +48,9 @@ def read_state_dict(path: Path, mmap: bool = False) -> dict[str, torch.Tensor]:
     unwrapped, DataParallel's ``module.`` prefix removed); UserError naming the file otherwise."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
+    except pickle.UnpicklingError:  # torch's message would suggest loading it unsafely
+        raise UserError(f"{path}: holds Python objects besides tensors, which loading could run as code; "
+                        f"refused (only plain state dicts of tensors are loaded)") from None
     except Exception as e:  # noqa: BLE001 - any unreadable file is the user's input error
         raise UserError(f"{path}: not a loadable weights file ({type(e).__name__}: {e})") from None
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
@@ -72,13 +76,14 @@ def create_clip(name: str, pretrained: str | None = None, cache_dir: str | None 
     if path is not None and not path.is_file():
         raise UserError(f"{pretrained}: no such weights file")
     quick_gelu = needs_quick_gelu(pretrained, quick_gelu)
+    silenced = logging.root.manager.disable  # a caller's silence (e.g. `t2l info`) outlasts this call
     if path is not None:
         logging.disable(logging.WARNING)  # open_clip warns "no pretrained weights"; we load them next
     try:
         model = open_clip.create_model(name, pretrained=None if path else pretrained, cache_dir=cache_dir,
                                        force_quick_gelu=quick_gelu)
     finally:
-        logging.disable(logging.NOTSET)
+        logging.disable(silenced)
     if name in CONV_STEMS:
         v = model.visual
         v.conv1 = conv_stem(v.patch_size[0], v.conv1.out_channels, CONV_STEMS[name])

@@ -10,6 +10,8 @@ from t2l.model.backbone import create_clip, tokenizer
 from t2l.model.config import ModelConfig
 from t2l.model.t2l import T2L
 from t2l.model.tc_clip.model import TCClip
+from t2l.model.tc_clip.prompts import class_name_prompts
+from t2l.model.text import ClassPrompts
 
 # family name -> class taking (open_clip CLIP, ModelConfig); see t2l.model.family for the interface
 FAMILIES = {"t2l": T2L, "tc_clip": lambda clip, cfg: TCClip(clip, cfg, cfg.tc_clip),
@@ -27,9 +29,10 @@ def load_trained(cfg: ModelConfig, trained: dict[str, torch.Tensor]):
     """A model with ``trained`` (a trainable_state_dict) loaded on top of the CLIP weights.
 
     A fine-tuned CLIP (ViFi-CLIP, TC-CLIP) is ensembled with zero-shot CLIP in weight space
-    (WiSE-FT, as TC-CLIP's scripts do): theta = (1 - w) * theta_clip + w * theta_finetuned for
-    every weight of the wrapped CLIP, w = ``cfg.ensemble_weight``; modules a family adds to CLIP
-    have no zero-shot value and keep their trained weights.
+    (WiSE-FT, as TC-CLIP's scripts do) where ``cfg.ensemble_weight`` w is below 1 (the ``_wse``
+    variants; the zero-shot evaluation's ``<variant>_wse`` rows): theta = (1 - w) * theta_clip +
+    w * theta_finetuned for every weight of the wrapped CLIP; modules a family adds to CLIP have
+    no zero-shot value and keep their trained weights.
     """
     model = build_model(cfg)
     state = model.state_dict()
@@ -51,3 +54,12 @@ def load_trained(cfg: ModelConfig, trained: dict[str, torch.Tensor]):
 
 def tokenizer_for(cfg: ModelConfig):
     return tokenizer(cfg.backbone)
+
+
+def class_prompts(cfg: ModelConfig, names: list[str], tokenize, descriptions: dict[str, list[str]] | None = None
+                  ) -> ClassPrompts:
+    """The class texts ``cfg``'s model reads: TC-CLIP's reference text where ``model.tc_clip.class_text``
+    is ``reference``, else ``descriptions`` where given and the template ensemble otherwise."""
+    if cfg.family == "tc_clip" and cfg.tc_clip.class_text == "reference":
+        return class_name_prompts(names, tokenize)
+    return ClassPrompts.from_names(names, tokenize, descriptions)

@@ -9,7 +9,8 @@ A family is an ``nn.Module`` built from an open_clip CLIP and a ``ModelConfig``:
   video-conditional prompts finish per video). Evaluation and serving compute it once per
   class list and reuse it.
 - ``logits(video: VideoFeatures, classes) -> (B, C)``
-- ``objective(video: VideoFeatures, classes, labels (B,)) -> (loss, {name: detached part})``
+- ``objective(video: VideoFeatures, classes, labels) -> (loss, {name: detached part})``: ``labels``
+  class indices (B,) or soft targets (B, C) (mixup, CutMix); one-hot targets give the indices' loss
 - ``forward(video, prompts) -> (VideoFeatures, classes)``: one call that uses every trainable
   part, as DistributedDataParallel expects
 - ``trainable_state_dict()``, ``set_grad_checkpointing(enable)``, ``cfg``; ``clip`` is the

@@ -25,6 +25,18 @@ def parameter_counts(model: torch.nn.Module) -> dict[str, int]:
     return counts
 
 
+def stand_in_entities(model: torch.nn.Module, count: int) -> int:
+    """The entities an ALT model aligns to (K; 0 for other families). One built without a corpus
+    gets ``count`` random unit entity embeddings, so that it runs and its cost can be counted: no
+    parameter depends on K, the alignment's FLOPs grow with it."""
+    entities = getattr(model, "entity_embeddings", None)
+    if entities is None:
+        return 0
+    if len(entities) == 0:
+        model.set_entities(torch.randn(count, entities.shape[1], generator=torch.Generator().manual_seed(0)))
+    return len(model.entity_embeddings)
+
+
 def video_gflops(model: torch.nn.Module, frames: int) -> float:
     """GFLOPs (torch's counter: 2 per multiply-add) of the video encoder on one clip."""
     size = model.clip.visual.image_size

@@ -19,7 +19,8 @@ def tfd_loss(frames: torch.Tensor) -> torch.Tensor:
 
 
 def cross_entropy_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Each video against every class text of its dataset (the paper's Eq. 1)."""
+    """Each video against every class text of its dataset (the paper's Eq. 1); ``labels`` class
+    indices (B,) or soft targets (B, C)."""
     return F.cross_entropy(logits, labels)
 
 

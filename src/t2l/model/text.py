@@ -24,6 +24,11 @@ def encode_text(clip, tokens: torch.Tensor, adapters: nn.ModuleList | None = Non
     return parts.text_pool(clip, x, tokens)
 
 
+def class_texts(names: list[str], descriptions: dict[str, list[str]] | None = None) -> list[list[str]]:
+    """Each class's prompts: its descriptions where given, else the template ensemble over its name."""
+    return [list((descriptions or {}).get(n) or [t.format(n) for t in NAME_PROMPTS]) for n in names]
+
+
 @dataclass
 class ClassPrompts:
     """Every prompt of every class, tokenised: ``owner[i]`` is the class of prompt ``i``."""
@@ -44,7 +49,7 @@ class ClassPrompts:
     @classmethod
     def from_names(cls, names: list[str], tokenizer, descriptions: dict[str, list[str]] | None = None) -> "ClassPrompts":
         """Descriptions where given, else the template ensemble over the class name."""
-        return cls.build([list((descriptions or {}).get(n) or [t.format(n) for t in NAME_PROMPTS]) for n in names], tokenizer)
+        return cls.build(class_texts(names, descriptions), tokenizer)
 
     def sample(self, rng: np.random.Generator) -> "ClassPrompts":
         """One randomly chosen prompt per class (training draws a fresh one each step)."""

@@ -8,13 +8,14 @@ summary) and ``history.csv`` (the per-epoch curve).
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
 
 from t2l.errors import UserError
 from t2l.fsio import save_torch, write_json
+from t2l.model.backbone import read_state_dict
 from t2l.model.config import ModelConfig
 from t2l.model.factory import load_trained
 from t2l.params import parse
@@ -38,7 +39,10 @@ def model_config(run_dir: Path) -> ModelConfig:
     return parse(ModelConfig, json.loads(path.read_text()), str(path))
 
 
-def load_model(run_dir: Path):
-    """Rebuild a trained model from ``run_dir`` (model.json + weights.pt)."""
+def load_model(run_dir: Path, ensemble_weight: float | None = None):
+    """Rebuild a trained model from ``run_dir`` (model.json + weights.pt); ``ensemble_weight``, if
+    given, in place of the config's (a fine-tuned CLIP ensembled with zero-shot CLIP at that w)."""
     cfg = model_config(run_dir)
-    return load_trained(cfg, torch.load(Path(run_dir) / WEIGHTS, map_location="cpu", weights_only=True))
+    if ensemble_weight is not None:
+        cfg = replace(cfg, ensemble_weight=ensemble_weight)
+    return load_trained(cfg, read_state_dict(Path(run_dir) / WEIGHTS))

@@ -115,9 +115,8 @@ class _Worker:
 class DecodePool:
     """``workers`` decode processes for clips of ``frames`` frames (see t2l.serve.decode_worker)."""
 
-    def __init__(self, workers: int, frames: int, decoder: str, limits: ClipLimits, memory_mb: int,
-                 startup_timeout_s: float = 120):
-        config = {"frames": frames, "decoder": decoder, "limits": asdict(limits), "memory_mb": memory_mb}
+    def __init__(self, workers: int, frames: int, limits: ClipLimits, memory_mb: int, startup_timeout_s: float = 120):
+        config = {"frames": frames, "limits": asdict(limits), "memory_mb": memory_mb}
         command = [sys.executable, "-m", "t2l.serve.decode_worker", json.dumps(config)]
         self.frames, self.limits, self.startup_timeout_s = frames, limits, startup_timeout_s
         self._workers = [_Worker(command) for _ in range(workers)]

@@ -28,7 +28,8 @@ class ServeSettings:
     decode_timeout_s: float = 5.0  # one clip's decoding; the worker is killed and replaced past it
     decode_workers: int = 2  # decode worker processes
     decode_memory_mb: int = 2048  # address-space limit of each worker
-    text_cache: int = 64  # class lists whose text embeddings are kept (least recently used goes first)
+    text_cache: int = 4096  # classes whose text embeddings are kept (least recently used goes first)
+    max_new_classes: int = 400  # classes per request whose text is not encoded yet
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> "ServeSettings":

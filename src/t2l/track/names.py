@@ -13,10 +13,22 @@ import math
 import re
 from typing import Iterator
 
+from t2l.params import ParamsError
+
 MAX_PARAM_VALUE = 6000  # MLflow's limit on a param value
 SIGNIFICANT = 4  # digits a metric keeps: 0.09375, 2.823, 0.0008405 (the UI shows what was logged)
 _UNSAFE = re.compile(r"[^\w\-. :/]")  # MLflow names: alphanumerics, _ - . space : /
 _DETAIL = re.compile(r"/(splits|seeds)/")
+
+
+def for_profile(template: str, params: dict, where: str, **fields: str) -> str:
+    """An experiment or registered-model name from its template (``t2l-{profile}-{backbone}``):
+    each profile's runs and models apart from the others'."""
+    try:
+        return template.format(profile=params.get("profile") or "", **fields)
+    except (KeyError, IndexError, ValueError) as e:
+        known = ", ".join("{" + k + "}" for k in ("profile", *fields))
+        raise ParamsError(f"{where}: {template!r} is not a name template ({e}); it may use {known}") from None
 
 
 def safe(name: str) -> str:

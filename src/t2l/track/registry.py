@@ -21,9 +21,12 @@ from mlflow.tracking import MlflowClient
 from t2l.errors import UserError
 from t2l.fsio import file_digest, read_json, write_json
 from t2l.jobs import Job, clip_spec
+from t2l.layout import DESCRIPTIONS, SPLITS
 from t2l.model.trained import MODEL, WEIGHTS
 from t2l.params import load, parse
 from t2l.serve import package
+from t2l.serve.evaluation_text import evaluation_text
+from t2l.track.names import for_profile
 from t2l.track.store import configure
 
 CHAMPION, CHALLENGER = "champion", "challenger"
@@ -34,12 +37,12 @@ MODES = ("max", "min")
 class RegisterConfig:
     job: str = "zs-t2l"  # key of params.yaml's jobs section: the model to register ...
     run: str = "main"  # ... and which of its protocol runs
-    name: str = "t2l-{backbone}"  # registered model name, one per backbone
+    name: str = "t2l-{backbone}"  # registered model name, one per backbone (and profile: t2l-{profile}-{backbone})
     metrics: dict[str, str] = field(default_factory=lambda: {"zero_shot/synthetic_target/top1_mean": "max"})
     top_k: int = 5  # default number of classes the served model returns
 
-    def model_name(self, backbone: str) -> str:
-        return self.name.format(backbone=backbone)
+    def model_name(self, backbone: str, params: dict) -> str:
+        return for_profile(self.name, params, "register.name", backbone=backbone)
 
     def __post_init__(self):
         bad = {m: d for m, d in self.metrics.items() if d not in MODES}
@@ -102,7 +105,7 @@ def _champion(client: MlflowClient, name: str):
 
 
 def run(cfg: RegisterConfig, params_path: Path, tracked: Path, models: Path, out: Path,
-        packaged: Path | None = None) -> dict:
+        packaged: Path | None = None, splits: Path = Path(SPLITS), descriptions: Path = Path(DESCRIPTIONS)) -> dict:
     params = load(params_path)
     jobs = params.get("jobs") or {}
     if cfg.job not in jobs:
@@ -118,11 +121,12 @@ def run(cfg: RegisterConfig, params_path: Path, tracked: Path, models: Path, out
     if source_run is None:
         raise UserError(f"{tracked}: no tracked run train/{cfg.job}/{cfg.run}; run `t2l track` first")
     client = configure(params_path.resolve().parent)
-    name = cfg.model_name(read_json(run_dir / MODEL)["backbone"])
+    name = cfg.model_name(read_json(run_dir / MODEL)["backbone"], params)
     parent = track["parent_run_id"]
 
     with mlflow.start_run(run_id=source_run):
-        info = package.log(run_dir, package.serving_config(clip_spec(params), cfg.top_k))
+        info = package.log(run_dir, package.serving_config(clip_spec(params), cfg.top_k),
+                           evaluation_text(params, splits, descriptions))
     scores = variant_metrics(client, parent, job.model)
     version = mlflow.register_model(info.model_uri, name, tags={
         "model": job.model, "job": cfg.job, "parent_run_id": parent,

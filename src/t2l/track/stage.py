@@ -28,6 +28,7 @@ import pandas as pd
 
 from t2l import layout
 from t2l.evaluate.probes import PROBE
+from t2l.evaluate.results import metrics_file, read_results
 from t2l.evaluate.split_reports import per_class_file
 from t2l.evaluate.stage import EvaluateConfig
 from t2l.figures.outputs import Outputs
@@ -40,13 +41,16 @@ from t2l.model.trained import HISTORY, MODEL, SUMMARY
 from t2l.params import load, parse
 from t2l.track.lineage import data_hashes, git_state
 from t2l.track.links import compare_url, runs_url
-from t2l.track.names import flat_metrics, flat_params, metric_groups, run_title, split_details
+from t2l.track.names import flat_metrics, flat_params, for_profile, metric_groups, run_title, split_details
 from t2l.track.store import PARENT_ENV, configure, experiment_id, project_root
 
 
 @dataclass(frozen=True)
 class TrackConfig:
-    experiment: str = "t2l"
+    experiment: str = "t2l"  # may name the profile: t2l-{profile}
+
+    def experiment_name(self, params: dict) -> str:
+        return for_profile(self.experiment, params, "track.experiment")
 
 
 @dataclass(frozen=True)
@@ -108,7 +112,9 @@ class Tracker:
         backend = (self.params.get("describe") or {}).get("backend", "")
         text = (f"descriptions: {described.name} ({backend})" if ev.descriptions and described.is_file()
                 else "class names")
-        return {"eval.frames": str(ev.frames or fields["frames"]), "eval.views": f"{ev.clips} clips x {ev.crops} crops",
+        if fields.get("family") == "tc_clip" and (fields.get("tc_clip") or {}).get("class_text") == "reference":
+            text = "TC-CLIP's reference text: prompt words, then '{name}.'"
+        return {"eval.frames": str(ev.frames or fields["frames"]), "eval.views": ev.views,
                 "eval.crop": str(clip.crop), "eval.text": text, "eval.ensemble_weight": str(fields["ensemble_weight"])}
 
     # -- runs ----------------------------------------------------------------------------------
@@ -139,7 +145,7 @@ class Tracker:
         """One flat run per variant and group in the protocol's experiment (no run may be active)."""
         refs = self.outputs.refs(protocol)
         notes = {f"notes.{k}": str(v) for k, v in (metrics.get("notes") or {}).items()}
-        experiment = self.experiments[protocol] = experiment_id(self.client, f"{self.cfg.experiment}/{protocol}")
+        experiment = self.experiments[protocol] = experiment_id(self.client, f"{self.cfg.experiment_name(self.params)}/{protocol}")
         for model, group, values in metric_groups(protocol, metrics):
             tags = {"kind": "evaluate", "model": model, "protocol": protocol, "group": group,
                     "pipeline_run_id": parent_id, **notes}
@@ -195,23 +201,24 @@ class Tracker:
         for f in (inp.params, inp.lock):
             if f.is_file():
                 mlflow.log_artifact(str(f))
-        for directory, name in ((inp.metrics, "metrics"), (inp.descriptions, "descriptions")):
-            for f in sorted(directory.glob("*.json")) if directory.is_dir() else ():
-                mlflow.log_artifact(str(f), name)
+        for name in read_results(self.params, inp.metrics):
+            mlflow.log_artifact(str(metrics_file(inp.metrics, name)), "metrics")
+        for dataset in self.params.get("datasets") or {}:  # this profile's datasets' class texts
+            for f in sorted(inp.descriptions.glob(f"{dataset}.*json")) if inp.descriptions.is_dir() else ():
+                mlflow.log_artifact(str(f), "descriptions")
 
 
 def run(cfg: TrackConfig, inputs: Inputs, out: Path, logged: Path | None = None) -> dict:
     """Log the execution; write ``{experiment_id, parent_run_id, runs, evaluations, ui}`` to ``out``
     and, to ``logged``, what was logged without the ids (the same for the same inputs)."""
     client = configure(inputs.params.resolve().parent)
-    experiment = experiment_id(client, cfg.experiment)
+    experiment = experiment_id(client, cfg.experiment_name(load(inputs.params)))
     parent_id = os.environ.get(PARENT_ENV) or None
     if parent_id:
         experiment = client.get_run(parent_id).info.experiment_id
     tracker = Tracker(cfg, inputs, client, experiment)
     name = None if parent_id else "pipeline"
-    evaluations = {path.stem: read_json(path) for path in sorted(inputs.metrics.glob("*.json"))} \
-        if inputs.metrics.is_dir() else {}
+    evaluations = read_results(tracker.params, inputs.metrics)
     with mlflow.start_run(run_id=parent_id, experiment_id=experiment, run_name=name) as parent:
         tracker.log_parent()
         for job_name, job, run_name, run_dir in tracker.outputs.trained:
@@ -224,7 +231,7 @@ def run(cfg: TrackConfig, inputs: Inputs, out: Path, logged: Path | None = None)
                "ui": {"pipeline": runs_url(experiment), **tracker.links()}}
     write_json(out, summary)
     if logged is not None:
-        write_json(logged, {"experiment": cfg.experiment, "runs": sorted(tracker.runs), "figures": logged_figures,
+        write_json(logged, {"experiment": cfg.experiment_name(tracker.params), "runs": sorted(tracker.runs), "figures": logged_figures,
                             "evaluations": {p: {g: sorted(v) for g, v in groups.items()}
                                             for p, groups in tracker.evaluations.items()}})
     return summary

@@ -21,16 +21,19 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from t2l.data.protocols.reader import Run
-from t2l.distributed import Dist, gather_objects
+from t2l.distributed import Dist, from_main, gather_objects
+from t2l.errors import UserError
 from t2l.frames.clip_spec import ClipSpec
 from t2l.frames.dataset import FrameSource, VideoClipDataset
 from t2l.frames.decoders import DECODERS
 from t2l.frames.transforms import EvalTransform, TrainTransform
+from t2l.model.factory import class_prompts
 from t2l.model.text import ClassPrompts
-from t2l.params import Count, Fraction, NonNegative, NonNegativeFloat, OneOf, ParamsError, Positive
+from t2l.params import Count, Fraction, NonNegative, NonNegativeFloat, OneOf, ParamsError, Positive, Range
 from t2l.scoring import ScoreSettings, embedded, score, top1, views
 from t2l.train import checkpoint
 from t2l.train.inputs import input_digests
+from t2l.train.mixing import Mixing
 from t2l.train.optim import adamw, warmup_cosine
 
 
@@ -49,6 +52,9 @@ class TrainConfig:
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # auto: bf16 (or fp16 + grad scaler) on GPU, fp32 on CPU; or fp32/bf16/fp16
     flip: bool = True  # off where direction is the label (SSv2, the embedded world)
     augment: bool = True  # random frame offsets, multi-scale crops, colour jitter, grayscale (and flip); off: clips as evaluation sees them
+    mixup: NonNegativeFloat = 0.0  # Beta(a, a) of mixup's share (TC-CLIP's reference: 0.8); 0: off
+    cutmix: NonNegativeFloat = 0.0  # Beta(a, a) of CutMix's share (TC-CLIP's reference: 1.0); 0: off
+    mixup_switch_prob: Annotated[float, Range(at_least=0, at_most=1)] = 0.5  # both on: share of CutMix batches
     stem_cache_mb: NonNegative = 2048  # augment off, frozen stem: keep every clip's patch embedding in memory if all fit (0: never)
     decoder: Annotated[str, OneOf(DECODERS)] = "archive"  # archive (extracted frames), decord, pyav
     workers: NonNegative = 2
@@ -60,6 +66,9 @@ class TrainConfig:
     def __post_init__(self):
         if self.flip and not self.augment:
             raise ParamsError("train.flip: flipping is an augmentation; with train.augment false set flip false too")
+        if self.batch_size % self.accumulation:
+            raise ParamsError(f"train.batch_size: {self.batch_size} does not divide into {self.accumulation} "
+                              "accumulation micro-steps")
 
 
 MEASURED = ("clips_per_s",)  # history columns that are measured time, not results
@@ -97,12 +106,13 @@ class Trainer:
         self.model, self.cfg, self.clip, self.run, self.d = model.to(d.device), cfg, clip, run, d
         self.state_path, self.frames_root = Path(state_path), Path(frames_root)
         if cfg.batch_size % (d.world * cfg.accumulation):
-            raise ValueError("train.batch_size must divide by world size x accumulation")
+            raise ParamsError(f"train.batch_size: {cfg.batch_size} does not divide into {d.world} ranks x "
+                              f"{cfg.accumulation} accumulation micro-steps")
         self.micro_batch = cfg.batch_size // (d.world * cfg.accumulation)
-        self.prompts = ClassPrompts.from_names(run.train.class_names(), tokenizer,
-                                               descriptions.get(run.train.dataset) if cfg.descriptions else None)
-        self.val_prompts = (ClassPrompts.from_names(run.val.class_names(), tokenizer,
-                                                    descriptions.get(run.val.dataset) if cfg.descriptions else None)
+        self.prompts = class_prompts(model.cfg, run.train.class_names(), tokenizer,
+                                     descriptions.get(run.train.dataset) if cfg.descriptions else None)
+        self.val_prompts = (class_prompts(model.cfg, run.val.class_names(), tokenizer,
+                                          descriptions.get(run.val.dataset) if cfg.descriptions else None)
                             if run.val else None)
         rows = run.train.rows()
         self.data = VideoClipDataset(rows, FrameSource(cfg.decoder, self.frames_root / run.train.dataset),
@@ -114,8 +124,11 @@ class Trainer:
                                                            drop_last=True)
         self.steps_per_epoch = len(self.sampler) // (self.micro_batch * cfg.accumulation)
         if self.steps_per_epoch == 0:
-            raise ValueError(f"{run.train.csv}: {len(rows)} clips are fewer than one batch of {cfg.batch_size}")
-        self.optimizer = adamw(model, cfg.lr, cfg.weight_decay, cfg.betas, cfg.eps, cfg.token_lr_scale)
+            raise UserError(f"{run.train.csv}: {len(rows)} clips are fewer than one batch of {cfg.batch_size} "
+                            "(train.batch_size)")
+        self.mixing = Mixing(cfg.mixup, cfg.cutmix, cfg.mixup_switch_prob)
+        self.optimizer = adamw(model, cfg.lr, cfg.weight_decay, cfg.betas, cfg.eps, cfg.token_lr_scale,
+                               model.cfg.decay_policy)
         self.scheduler = warmup_cosine(self.optimizer, cfg.epochs * self.steps_per_epoch, cfg.warmup)
         self.dtype = autocast_dtype(cfg.precision, d.device)
         self.scaler = torch.amp.GradScaler(enabled=self.dtype == torch.float16)
@@ -134,11 +147,15 @@ class Trainer:
                             rng=checkpoint.rng_state())
 
     def _resume(self) -> tuple[int, dict, list[dict]]:
-        state = checkpoint.load(self.state_path)
-        if state is None or state["identity"] != self.identity:
-            if state is not None and self.d.main:
-                changed = sorted(k for k in self.identity if state["identity"].get(k) != self.identity[k])
-                print(f"{self.state_path}: written for other {', '.join(changed)}; training from the start")
+        """Rank 0's checkpoint, if written for this run, on every rank: only rank 0 writes it, and
+        the other ranks' nodes may not share its disk."""
+        state = checkpoint.load(self.state_path) if self.d.main else None
+        if state is not None and state["identity"] != self.identity:
+            changed = sorted(k for k in self.identity if state["identity"].get(k) != self.identity[k])
+            print(f"{self.state_path}: written for other {', '.join(changed)}; training from the start")
+            state = None
+        state = from_main(self.d, state)
+        if state is None:
             return 0, {"epoch": -1, "val_top1": -1.0, "weights": None}, []
         self.model.load_state_dict(state["model"], strict=False)
         self.optimizer.load_state_dict(state["optimizer"])
@@ -173,6 +190,9 @@ class Trainer:
             for micro in range(self.cfg.accumulation):
                 video, labels, _ = next(batches)
                 video, labels = video.to(self.d.device, non_blocking=True), labels.to(self.d.device)
+                if self.mixing.enabled:  # labels become soft targets (B, C)
+                    rng = np.random.default_rng([self.cfg.seed, epoch, step, micro, self.d.rank])
+                    video, labels = self.mixing(video, labels, prompts.num_classes, rng)
                 sync = micro == self.cfg.accumulation - 1 or not self.d.enabled
                 with nullcontext() if sync else self.net.no_sync():
                     loss, parts = self._step_loss(video, labels, prompts)
@@ -201,13 +221,13 @@ class Trainer:
                           self.val_prompts, settings, self.d, clips=self.val_inputs))
 
     def _embed(self) -> None:
-        """The frozen patch embedding of each val clip, and without augmentation of each train clip,
-        computed once (``stem_cache_mb``)."""
+        """The frozen patch embedding of each val clip, and without augmentation or mixing of each
+        train clip, computed once (``stem_cache_mb``)."""
         if self.embedded:
             return
         cache = dict(batch_size=self.cfg.eval_batch_size, workers=self.cfg.workers, limit_bytes=self.cfg.stem_cache_mb * 2**20,
                      device=self.d.device)
-        if not self.cfg.augment:
+        if not self.cfg.augment and not self.mixing.enabled:  # mixing blends pixels
             self.inputs = embedded(self.model, self.data, **cache)
         if self.run.val is not None:
             val = next(views(self.run.val.rows(), FrameSource(self.cfg.decoder, self.frames_root / self.run.val.dataset),

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
 import pandas as pd
@@ -20,9 +21,10 @@ from t2l.data.synth.motions import PAIRS, REVERSAL, sample_forward
 from t2l.data.synth.render import render, sample_scene
 from t2l.data.synth.shapes import SHAPES
 from t2l.fsio import resumable_dir, write_csv, write_json, write_text
-from t2l.params import as_dict
+from t2l.params import Count, NonNegative, ParamsError, Range, as_dict
 from t2l.video.ffmpeg_io import write_video
 
+FrameCount = Annotated[int, Range(at_least=2)]  # a clip and its reversal differ only with 2 frames or more
 SOURCE, TARGET = "synthetic_source", "synthetic_target"
 CLIPS_FILE, CLASSES_FILE = "clips.csv", "classes.txt"  # per dataset root, read by the splits adapter
 MANIFEST_COLUMNS = ["dataset", "path", "class_name", "shape", "motion", "split", "frames", "pair_id", "reversed",
@@ -31,33 +33,35 @@ MANIFEST_COLUMNS = ["dataset", "path", "class_name", "shape", "motion", "split",
 
 @dataclass(frozen=True)
 class SynthConfig:
-    seed: int = 0
-    size: int = 64
-    fps: int = 16
-    frames: tuple[int, int] = (24, 64)
+    seed: NonNegative = 0
+    size: Annotated[int, Range(at_least=16)] = 64  # one H.264 macroblock at least
+    fps: Count = 16
+    frames: tuple[FrameCount, FrameCount] = (24, 64)  # (min, max) clip length
     source_shapes: tuple[str, ...] = ("square", "triangle", "star", "cross")
     target_shapes: tuple[str, ...] = ("pentagon", "heart")
     motions: tuple[str, ...] = tuple(PAIRS)
     source_clips_per_class: dict[str, int] = field(default_factory=lambda: {"train": 24, "val": 8, "test": 8})
-    target_clips_per_class: int = 8
-    target_splits: int = 3
+    target_clips_per_class: Count = 8
+    target_splits: Count = 3
     shape_radius: tuple[float, float] = (0.18, 0.28)
     distractors: tuple[int, int] = (0, 1)
     noise_std: float = 2.0
     crf: int = 0
-    workers: int = 2
+    workers: Count = 2
 
     def __post_init__(self):
         bad = [m for m in self.motions if m not in PAIRS]
         if bad:
-            raise ValueError(f"synth.motions: {bad} are not forward motions; choose from {list(PAIRS)}")
+            raise ParamsError(f"synth.motions: {bad} are not forward motions; choose from {list(PAIRS)}")
         for s in (*self.source_shapes, *self.target_shapes):
             if s not in SHAPES:
-                raise ValueError(f"synth: unknown shape {s!r}; known: {list(SHAPES)}")
+                raise ParamsError(f"synth: unknown shape {s!r}; known: {list(SHAPES)}")
         if set(self.source_shapes) & set(self.target_shapes):
-            raise ValueError("synth: source_shapes and target_shapes must be disjoint (zero-shot)")
+            raise ParamsError("synth: source_shapes and target_shapes must be disjoint (zero-shot)")
         if self.size % 2:
-            raise ValueError("synth.size must be even (H.264 4:2:0)")
+            raise ParamsError(f"synth.size: must be even (H.264 4:2:0), got {self.size}")
+        if self.frames[0] > self.frames[1]:
+            raise ParamsError(f"synth.frames: (min, max) with min <= max, got {tuple(self.frames)}")
 
 
 @dataclass(frozen=True)

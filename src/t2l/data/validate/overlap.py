@@ -4,7 +4,6 @@ of different numbered folds (UCF-101's ``train1`` and ``test2`` share videos by 
 
 from __future__ import annotations
 
-import posixpath
 import re
 from pathlib import Path
 
@@ -28,10 +27,6 @@ def must_be_disjoint(a: str, b: str) -> bool:
     return fa is None or fb is None or fa == fb
 
 
-def _key(path: object) -> str | None:
-    return posixpath.normpath(path.replace("\\", "/")) if isinstance(path, str) and path else None
-
-
 def records(split_dir: Path, files: dict[str, str], frames: dict[str, pd.DataFrame]) -> list[dict]:
     """One report record per split that must be disjoint from an earlier one (``files``: split ->
     file name, ``frames``: split -> its rows as read): a row whose video an earlier such split
@@ -45,9 +40,9 @@ def records(split_dir: Path, files: dict[str, str], frames: dict[str, pd.DataFra
             continue
         first: dict[str, str] = {}
         for a in earlier:
-            for key in frames[a]["path"].map(_key).dropna():
+            for key in frames[a]["path"].map(suites.normalised_path).dropna():
                 first.setdefault(key, files[a])
-        frame = frames[b].assign(also_in=frames[b]["path"].map(lambda p, first=first: first.get(_key(p))))
+        frame = frames[b].assign(also_in=frames[b]["path"].map(lambda p, first=first: first.get(suites.normalised_path(p))))
         why = f"a video is in at most one of the splits {', '.join(earlier + [b])}"
         out.append(gx_runner.check("split_overlap", split_dir / files[b], frame, suites.null_checks("also_in", why),
                                    SPLIT_SHOWN + ["also_in"]))

@@ -81,14 +81,16 @@ class _Files:
 
 
 def _leaks(f: _Files, run: dict) -> list[dict]:
-    """No video of the run's train file in its val or eval files, nor of its val file in its eval files."""
+    """No video of the run's train file in its val or eval files, nor of its val file in its eval
+    files, however their paths are spelled."""
     records, entries = [], _entries(run)
     for i, (role_a, a) in enumerate(entries):
         for role_b, b in entries[i + 1:]:
             if role_a == "eval" or a["dataset"] != b["dataset"]:
                 continue
             frame = f.table(b)
-            frame = frame.assign(in_other=frame["path"].isin(set(f.table(a)["path"].dropna())))
+            other = set(f.table(a)["path"].map(suites.normalised_path).dropna())
+            frame = frame.assign(in_other=frame["path"].map(suites.normalised_path).isin(other))
             why = f"no video of run {run['name']}'s {role_a} file {a['csv']} may be in its {role_b} files"
             records.append(gx_runner.check(f"leak[{run['name']}]", f.pdir / b["csv"], frame,
                                            suites.flag_checks("in_other", why), files.SPLIT_SHOWN))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import posixpath
 
 import great_expectations as gx
 import pandas as pd
@@ -14,6 +15,12 @@ from t2l.fsio import RealPaths
 E = gx.expectations
 ABSOLUTE = r"^(?:/|\\|[A-Za-z]:)"
 PARENT_ESCAPE = r"(?:^|[/\\])\.\.(?:[/\\]|$)"
+
+
+def normalised_path(path: object) -> str | None:
+    """The file a split path names, however it is spelled: ``./a/b.mp4``, ``a//b.mp4``, ``a/./b.mp4``
+    and ``a\\b.mp4`` all name ``a/b.mp4`` (None for an empty or missing path)."""
+    return posixpath.normpath(path.replace("\\", "/")) if isinstance(path, str) and path else None
 
 
 def _columns_present(required: list[str], why: str) -> list:
@@ -39,15 +46,18 @@ def class_map_checks(classes: pd.DataFrame) -> list:
 
 def prepare_split(frame: pd.DataFrame, classes: pd.DataFrame, root: str,
                   path_class: str | None = None) -> pd.DataFrame:
-    """Add the derived columns that split checks look at: label's class name, whether the path
-    lies inside the root (as written, and with every symlink followed) and names a file, and,
-    where the dataset's paths encode the class (rule ``path_class``), the class each path names."""
+    """Add the derived columns that split checks look at: label's class name, the path in normal
+    form, whether it lies inside the root (as written, and with every symlink followed) and names
+    a file, and, where the dataset's paths encode the class (rule ``path_class``), the class each
+    path names."""
     out = frame.copy()
+    if "path" in out.columns:
+        out["normalised_path"] = out["path"].map(normalised_path)
     if {"label", "class_name"} <= set(classes.columns) and "label" in out.columns:
         out["class_name_of_label"] = out["label"].map(dict(zip(classes["label"], classes["class_name"])))
         if path_class and "path" in out.columns:
             out["label_class_key"] = [squash(n) if isinstance(n, str) else None for n in out["class_name_of_label"]]
-            out["path_class_key"] = class_keys(path_class, out["path"])
+            out["path_class_key"] = class_keys(path_class, out["normalised_path"])
     if "path" in out.columns:
         base = os.path.normpath(root)
         paths = out["path"].fillna("")
@@ -71,7 +81,8 @@ def split_checks(frame: pd.DataFrame, classes: pd.DataFrame, dataset: str) -> li
         checks.append(E.ExpectColumnValuesToNotBeNull(column=col, meta={"why": f"every row needs a {col}"}))
     if "path" in cols:
         checks += [
-            E.ExpectColumnValuesToBeUnique(column="path", meta={"why": "a video appears once per split (duplicated row)"}),
+            E.ExpectColumnValuesToBeUnique(column="normalised_path", meta={
+                "why": "a video appears once per split, however its path is spelled (duplicated row)"}),
             E.ExpectColumnValuesToNotMatchRegex(column="path", regex=ABSOLUTE,
                                                 meta={"why": "paths are relative to the dataset root"}),
             E.ExpectColumnValuesToNotMatchRegex(column="path", regex=PARENT_ESCAPE,

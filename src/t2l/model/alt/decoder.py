@@ -15,6 +15,11 @@ import torch
 from torch import nn
 
 
+def paper_blocks(vit_blocks: int) -> int:
+    """M as Sec. 3.4 sets it: 4 decoder blocks on ViT-B (12 blocks), 6 on ViT-L (24 blocks) and larger."""
+    return 6 if vit_blocks >= 24 else 4
+
+
 class DecoderBlock(nn.Module):
     def __init__(self, width: int, heads: int, kernel: int):
         super().__init__()

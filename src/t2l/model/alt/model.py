@@ -10,11 +10,13 @@ into the video embedding z, scored against the class embeddings of CLIP's frozen
 The ViT trains (at ``vit_lr_scale`` of the base rate) unless ``cfg.finetune_clip`` is off (Table
 7's "Frozen"); the text tower and logit scale stay frozen. The entity embeddings are a buffer
 saved with the trained weights, so a trained model carries the corpus it was trained with;
-``set_entities`` swaps in another corpus (e.g. expanded with a target dataset's labels).
+``set_entities`` swaps in another corpus, and ``expanded_entities`` adds texts for a while (the
+zero-shot evaluation's target class names, App. B: ``evaluate.target_entities``).
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import torch
@@ -25,7 +27,7 @@ from t2l.descriptions.corpus import read_corpus
 from t2l.errors import UserError
 from t2l.model import clip_parts as cp
 from t2l.model.alt.alignment import QueryMLP, align
-from t2l.model.alt.decoder import VideoDecoder
+from t2l.model.alt.decoder import VideoDecoder, paper_blocks
 from t2l.model.alt.entities import embed_texts, entity_text, load_entity_embeddings
 from t2l.model.alt.options import ALTOptions
 from t2l.model.alt.vision import encode_regions, output_tokens
@@ -58,7 +60,8 @@ class ALT(nn.Module):
         self.query = QueryMLP(tokens, width) if options.queries != "learned" else None
         self.learned_queries = (nn.Parameter(nn.init.trunc_normal_(torch.empty(cfg.frames, width), std=0.02))
                                 if options.queries == "learned" else None)
-        self.decoder = VideoDecoder(width, width // options.head_width, options.decoder_blocks, options.conv_kernel)
+        blocks = options.decoder_blocks or paper_blocks(len(cp.image_blocks(visual)))
+        self.decoder = VideoDecoder(width, width // options.head_width, blocks, options.conv_kernel)
         self.grad_checkpointing = cfg.grad_checkpointing
         self._classes: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None  # encode_classes' last answer
 
@@ -81,6 +84,18 @@ class ALT(nn.Module):
             raise UserError(f"entity embeddings must be (K, {cp.output_dim(self.clip.visual)}), "
                             f"got {tuple(embeddings.shape)}")
         self.entity_embeddings = F.normalize(embeddings.float(), dim=-1).to(self.entity_embeddings.device)
+
+    @contextmanager
+    def expanded_entities(self, texts: list[str]):
+        """Within the block, S is the corpus plus ``texts`` (e.g. a zero-shot target's class names, as
+        App. B expands it) embedded by the frozen text encoder; afterwards the corpus as it was."""
+        saved = self.entity_embeddings
+        added = embed_texts(self.clip, tokenizer(self.cfg.backbone), list(texts)).to(saved.device)
+        self.set_entities(torch.cat([saved, added]))
+        try:
+            yield self
+        finally:
+            self.entity_embeddings = saved
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         """Trained weights bring their own corpus, whatever its size K."""

@@ -22,7 +22,7 @@ class ALTOptions:
     # "learned": random learnable queries instead of Eq. 6 (Table C3, first row)
     align_regions: bool = True  # align every output token; False: the CLS token alone (Table 5, "Region" off)
     # multi-modal video decoder (Eq. 8-9)
-    decoder_blocks: int = 4  # M: 4 for ViT-B, 6 for ViT-L
+    decoder_blocks: int = 0  # M; 0: the paper's, 4 for ViT-B and 6 for ViT-L (t2l.model.alt.decoder.paper_blocks)
     conv_kernel: int = 3  # temporal 1D convolution, odd, zero-padded to keep T
     head_width: int = 64  # attention heads = width // head_width
     # training
@@ -40,7 +40,7 @@ class ALTOptions:
              "must be empty when model.alt.entities or entity_texts is set (one source of entities)")
         need(self.tau > 0, "tau", "must be > 0")
         need(self.queries in QUERIES, "queries", f"must be one of {', '.join(QUERIES)}")
-        need(self.decoder_blocks >= 1, "decoder_blocks", "must be >= 1")
+        need(self.decoder_blocks >= 0, "decoder_blocks", "must be >= 0 (0: the paper's M for the backbone)")
         need(self.conv_kernel >= 1 and self.conv_kernel % 2 == 1, "conv_kernel", "must be odd and >= 1")
         need(self.head_width >= 1, "head_width", "must be >= 1")
         need(self.vit_lr_scale > 0, "vit_lr_scale", "must be > 0")

@@ -110,8 +110,9 @@ class TCClip(nn.Module):
                             checkpointing)
 
     def condition(self, classes: ClassState, video: VideoFeatures) -> torch.Tensor:
-        """Unit class embeddings (B, C, E), each video's prompt words attending to its own tokens."""
-        tokens = video.context.detach() if self.options.image_stop_grad else video.context
+        """Unit class embeddings (B, C, E), each video's prompt words attending to its own tokens. The
+        tokens take the words' precision: scoring encodes the classes outside autocast, the video in it."""
+        tokens = (video.context.detach() if self.options.image_stop_grad else video.context).to(classes.words.dtype)
         texts = finish(self.clip, classes, self.video_prompting(classes.words, tokens))
         return pool_per_video(texts, classes.owner, classes.num_classes)
 

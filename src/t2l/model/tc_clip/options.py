@@ -16,6 +16,8 @@ class TCClipOptions:
     vp_init: str = "clip"  # "clip": a copy of the last text block; "random"
     image_stop_grad: bool = True  # VP reads the vision tokens without back-propagating into the vision tower
     text_context: int = 30  # text positions used, at most the backbone's context length
+    class_text: str = "given"  # "given": the stage's class texts (descriptions or the name templates);
+    # "reference": the reference's "{name}." after CamelCase/underscore cleaning, behind the prompt words
     # vision side: temporal contextualization
     context_tokens: int = 96  # k per video; 0: frame-wise attention (no temporal contextualization)
     seed_ratio: float = 0.3  # a: seeds per frame = int(a * patches), by head-averaged CLS attention
@@ -34,6 +36,7 @@ class TCClipOptions:
         need(self.n_ctx >= 0, "n_ctx", "must be >= 0")
         need(not self.video_prompting or self.n_ctx > 0, "n_ctx", "must be > 0 with video_prompting")
         need(self.vp_init in ("clip", "random"), "vp_init", "must be 'clip' or 'random'")
+        need(self.class_text in ("given", "reference"), "class_text", "must be 'given' or 'reference'")
         need(self.text_context >= 2 + self.n_ctx, "text_context", "must hold start, prompt words and end")
         need(self.context_tokens >= 0, "context_tokens", "must be >= 0")
         need(0 < self.seed_ratio <= 1, "seed_ratio", "must be in (0, 1]")

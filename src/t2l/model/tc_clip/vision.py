@@ -16,9 +16,12 @@ After the last block ``ln_post`` and the projection map each frame's CLS token a
 tokens into the joint space. Everything is per video: no operation mixes clips of a batch.
 
 Attention is computed as the reference does (scaled queries, explicit softmax), not with a
-fused kernel: seed selection and matching are discontinuous, so float-level differences would
-change which tokens merge; on the same device the context tokens are then the reference's, bit
-for bit.
+fused kernel, because seed selection and matching are discontinuous: what holds is that the
+algorithm is the reference's, and given the reference's inputs each block reproduces its output
+exactly. Whole clips need not: a float-level difference upstream (another order of summation)
+can flip a near-tie in one ToMe match, and the context tokens then differ from that block on.
+Against the reference at ViT-B/16, 8 frames, batch 2, the logits agreed within 4e-7 relative;
+in 5 of 12 seeded checks of the context tokens a near-tie flipped one match so.
 """
 
 from __future__ import annotations
