@@ -67,3 +67,27 @@ def world_params(world_dir: Path, **sections) -> str:
               "extract": {"jpeg_quality": 95, "min_frames": 2, "workers": 2}}
     params.update(sections)
     return yaml.safe_dump(params)
+
+
+def chat_server(answer) -> tuple:
+    """A chat-completions server on 127.0.0.1 (not yet serving): each POST's JSON body goes to
+    ``answer(body) -> (status, reply)`` and ``reply`` comes back as JSON. Returns (server, base URL)."""
+    import json
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            status, reply = answer(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            data = json.dumps(reply).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    return httpd, f"http://127.0.0.1:{httpd.server_port}/v1"

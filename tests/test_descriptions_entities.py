@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import re
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from helpers import chat_server
 
 from t2l.data.splits.schema import CLASSES_FILE, classes_frame
 from t2l.data.synth.motions import REVERSAL
@@ -100,30 +100,17 @@ class EntityLLM:
         self.prompts: list[str] = []
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                prompt = body["messages"][-1]["content"]
-                server.prompts.append(prompt)
-                if m := re.match(r"What are identifying .* of an action (.+)\? List", prompt):
-                    answer = ("Objects: ball, racket; body parts: hands, arms; scenes: court; motions: swinging"
-                              if m.group(1) == "tennis swing" else "I am not sure.")
-                else:
-                    answer = re.match(r"Concisely explain (.+) in one sentence", prompt).group(1) + " explained."
-                choice = {"index": 0, "message": {"role": "assistant", "content": answer}}
-                data = json.dumps({"choices": [choice]}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+        def answer(body):
+            prompt = body["messages"][-1]["content"]
+            server.prompts.append(prompt)
+            if m := re.match(r"What are identifying .* of an action (.+)\? List", prompt):
+                text = ("Objects: ball, racket; body parts: hands, arms; scenes: court; motions: swinging"
+                        if m.group(1) == "tennis swing" else "I am not sure.")
+            else:
+                text = re.match(r"Concisely explain (.+) in one sentence", prompt).group(1) + " explained."
+            return 200, {"choices": [{"index": 0, "message": {"role": "assistant", "content": text}}]}
 
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_port}/v1"
+        self.httpd, self.url = chat_server(answer)
 
 
 @pytest.fixture()

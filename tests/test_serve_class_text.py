@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from helpers import chat_server
 
 from t2l.data.splits.schema import CLASSES_FILE, classes_frame
 from t2l.descriptions.wording import NAME_PROMPTS
@@ -73,26 +73,15 @@ class LLM:
         self.asked: list[str] = []
         llm = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                asked = body["messages"][-1]["content"]
-                llm.asked.append(asked)
-                status = 400 if refuse and refuse in asked else 200
-                answer = {"choices": [{"message": {"content": f"People doing {asked.split()[1]} {i}"}}
-                                      for i in range(body["n"])]}
-                data = json.dumps(answer if status == 200 else {"error": "no"}).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+        def answer(body):
+            asked = body["messages"][-1]["content"]
+            llm.asked.append(asked)
+            if refuse and refuse in asked:
+                return 400, {"error": "no"}
+            return 200, {"choices": [{"message": {"content": f"People doing {asked.split()[1]} {i}"}}
+                                     for i in range(body["n"])]}
 
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_port}/v1"
+        self.httpd, self.url = chat_server(answer)
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
 
