@@ -12,7 +12,9 @@ from pathlib import Path
 from t2l import layout
 from t2l.data.protocols.stage import configs as protocol_configs
 from t2l.errors import UserError
+from t2l.evaluate.stage import EvaluateConfig
 from t2l.jobs import PROTOCOLS, ROBUSTNESS, evaluations, jobs
+from t2l.params import parse
 
 
 def protocol_groups(name: str, cfg) -> set[str]:
@@ -44,6 +46,7 @@ def unproduced(params: dict, project: Path) -> list[tuple[str, str]]:
     try:
         built = protocol_configs(params.get("protocols") or {})
         table, trained = evaluations(params), jobs(params)
+        evaluate = parse(EvaluateConfig, params.get("evaluate") or {}, "evaluate")
     except UserError as e:
         return [("params.yaml", str(e))]
     datasets = set(params.get("datasets") or {})
@@ -56,7 +59,7 @@ def unproduced(params: dict, project: Path) -> list[tuple[str, str]]:
         if job.protocol not in built:
             found.append((f"train@{job_name}", f"jobs.{job_name} trains on protocol {job.protocol!r}, which the "
                                                "protocols section does not build"))
-    baselines = tuple((params.get("evaluate") or {}).get("baselines", ("vanilla",)))
+    baselines = evaluate.baselines
     for evaluation, protocol in table.items():
         stage = f"evaluate@{evaluation}"
         own = protocol if evaluation == ROBUSTNESS else evaluation
@@ -71,8 +74,7 @@ def unproduced(params: dict, project: Path) -> list[tuple[str, str]]:
         if not models and not baselines:
             found.append((stage, f"no job trains a {protocol} model and evaluate.baselines is empty"))
         if evaluation == ROBUSTNESS:
-            robust = ((params.get("evaluate") or {}).get("robustness") or {}).get("models", ("vanilla", "t2l"))
-            for model in sorted(set(robust) - models - set(baselines)):
+            for model in sorted(set(evaluate.robustness.models) - models - set(baselines)):
                 found.append((stage, f"evaluate.robustness.models names {model!r}, which no {protocol} job trains "
                                      "and no baseline is"))
     found += _register(params, built, table, trained)
